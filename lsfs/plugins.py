@@ -1,0 +1,71 @@
+"""Every extension point of LSFS, in one place.
+
+Plugins are ordinary Python packages that declare entry points:
+
+    [project.entry-points."lsfs.extractors"]
+    rtf = "my_plugin:RtfExtractor"
+
+    [project.entry-points."lsfs.generators"]
+    fortune = "my_plugin:FortuneGenerator"
+
+Each entry point names a class (instantiated with no arguments) or an instance.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+log = logging.getLogger("lsfs.plugins")
+
+EXTRACTORS_GROUP = "lsfs.extractors"
+GENERATORS_GROUP = "lsfs.generators"
+
+
+@runtime_checkable
+class ExtractorPlugin(Protocol):
+    """Turns the bytes of a file type into text for indexing."""
+
+    name: str  # recorded as the file's kind
+    suffixes: tuple[str, ...]  # e.g. (".rtf",)
+
+    def extract(self, data: bytes) -> str:
+        """Return the text; raise ``lsfs.extract.ExtractFailed`` for a corrupt file."""
+
+
+@runtime_checkable
+class ContentGenerator(Protocol):
+    """Produces the content of a file on first read (the mount's generated files)."""
+
+    name: str
+
+    def can_handle(self, path: str, context: dict[str, Any]) -> bool:
+        """True when this generator should produce ``path`` (relative to the root)."""
+
+    def generate(self, path: str, context: dict[str, Any]) -> bytes:
+        """The file's content. ``context`` carries the root, the folder's files and settings."""
+
+
+def _load(group: str, protocol: type) -> list:
+    found = []
+    for ep in entry_points(group=group):
+        try:
+            obj = ep.load()
+            obj = obj() if isinstance(obj, type) else obj
+        except Exception as exc:  # a broken plugin must not break LSFS
+            log.warning("plugin %s in %s failed to load: %s", ep.name, group, exc)
+            continue
+        if not isinstance(obj, protocol):
+            log.warning("plugin %s in %s does not provide %s", ep.name, group, protocol.__name__)
+            continue
+        found.append(obj)
+    return found
+
+
+def load_extractors() -> list[ExtractorPlugin]:
+    return _load(EXTRACTORS_GROUP, ExtractorPlugin)
+
+
+def load_generators() -> list[ContentGenerator]:
+    return _load(GENERATORS_GROUP, ContentGenerator)
