@@ -1,0 +1,418 @@
+"""Keep the catalog, keyword indexes, vectors and version history in step with the disk.
+
+One path for every change, whoever made it: ``Indexer.sync`` walks (part of) the tree and
+applies what changed, ``sync_paths`` applies a known set of paths (the supervisor's
+events, LSFS's own writes). For each file:
+
+    stat → unchanged? stop (a re-index of an unchanged tree costs a stat per file)
+    read once → store the bytes as a version object → extract → chunk
+    → embed only chunks whose text is new → write vectors → one catalog transaction
+
+Files are committed in batches so the model sees full batches and SQLite one transaction
+per batch. A file that vanished and one that appeared with the same content are a move:
+the history follows and nothing is re-embedded.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat as statmod
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from lsfs.chunk import Chunker
+from lsfs.config import Config
+from lsfs.embed import Embedder
+from lsfs.extract import ExtractFailed, Skip, extract
+from lsfs.ignore import IgnoreRules
+from lsfs.store.catalog import Catalog, FileRow
+from lsfs.store.objects import ObjectStore
+from lsfs.store.vectors import VectorStore, chunk_id
+
+log = logging.getLogger("lsfs.index")
+
+# Chunks gathered before one embedding call and one catalog transaction.
+BATCH_CHUNKS = 64
+BATCH_FILES = 200
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass
+class SyncStats:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    moved: int = 0
+    skipped: int = 0
+    failed: int = 0
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+    seconds: float = 0.0
+    paths: list[str] = field(default_factory=list)  # files whose content changed
+
+    def add(self, other: "SyncStats") -> None:
+        for name in self.__dataclass_fields__:
+            if name == "paths":
+                self.paths.extend(other.paths)
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Prepared:
+    """A file read and chunked, waiting for its batch to be embedded and committed."""
+
+    rel: str
+    row: FileRow | None
+    st: os.stat_result
+    sha: str
+    size: int
+    cause: str
+    state: str = "indexed"
+    reason: str | None = None
+    kind: str | None = None
+    text: str | None = None
+    chunks: list = field(default_factory=list)
+    content_changed: bool = True
+    is_new: bool = False
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+class Indexer:
+    def __init__(
+        self,
+        root: Path,
+        catalog: Catalog,
+        objects: ObjectStore,
+        config: Config,
+        vectors: Callable[[], VectorStore],
+        embedder: Callable[[], Embedder],
+    ):
+        self.root = Path(root)
+        self.catalog = catalog
+        self.objects = objects
+        self.config = config
+        self._vectors = vectors
+        self._embedder = embedder
+        self._chunker: Chunker | None = None
+        self.ignore = IgnoreRules(self.root, config.ignore)
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(self.config.chunk_tokens)
+        return self._chunker
+
+    # -- entry points -------------------------------------------------------------------
+    def sync(
+        self,
+        under: str | None = None,
+        *,
+        cause: str = "external",
+        progress: Progress | None = None,
+    ) -> SyncStats:
+        """Bring everything under ``under`` (default: the whole root) in line with the disk."""
+        started = time.monotonic()
+        on_disk = dict(self.ignore.walk(under or ""))
+        known = {f.path: f for f in self.catalog.live_files(under)}
+        stats = self._apply(on_disk, known, cause, progress)
+        stats.seconds = time.monotonic() - started
+        return stats
+
+    def sync_paths(self, paths: Iterable[str], *, cause: str = "external", data: dict[str, bytes] | None = None) -> SyncStats:
+        """Apply what happened to exactly these paths (files or folders)."""
+        started = time.monotonic()
+        on_disk: dict[str, os.stat_result] = {}
+        known: dict[str, FileRow] = {}
+        for rel in set(paths):
+            if self.ignore.ignored(rel):
+                continue
+            full = self.root / rel
+            try:
+                st = os.lstat(full)
+            except (FileNotFoundError, NotADirectoryError):
+                st = None
+            if st is not None and statmod.S_ISDIR(st.st_mode):
+                on_disk.update(self.ignore.walk(rel))
+                known.update({f.path: f for f in self.catalog.live_files(rel)})
+                continue
+            if st is not None:
+                on_disk[rel] = st
+            row = self.catalog.file_by_path(rel)
+            if row is not None:
+                known[rel] = row
+            elif st is None:
+                # A vanished folder: everything the catalog had below it.
+                known.update({f.path: f for f in self.catalog.live_files(rel)})
+        stats = self._apply(on_disk, known, cause, None, data or {})
+        stats.seconds = time.monotonic() - started
+        return stats
+
+    # -- the work -----------------------------------------------------------------------
+    def _apply(
+        self,
+        on_disk: dict[str, os.stat_result],
+        known: dict[str, FileRow],
+        cause: str,
+        progress: Progress | None,
+        data: dict[str, bytes] | None = None,
+    ) -> SyncStats:
+        data = data or {}
+        stats = SyncStats()
+        todo = []
+        for rel, st in on_disk.items():
+            row = known.get(rel)
+            stats.seen += 1
+            if rel not in data and row is not None and self._unchanged(row, st):
+                stats.unchanged += 1
+                continue
+            todo.append((rel, st, row))
+        vanished = {rel: row for rel, row in known.items() if rel not in on_disk}
+
+        if progress and len(todo) > 20:
+            progress.start(len(todo))
+        else:
+            progress = None
+        # Content of vanished files, so a new file with the same bytes is seen as a move.
+        by_sha: dict[str, FileRow] = {}
+        for row in vanished.values():
+            if row.sha256:
+                by_sha.setdefault(row.sha256, row)
+
+        batch: list[_Prepared] = []
+        pending_chunks = 0
+        for rel, st, row in todo:
+            prepared = self._prepare(rel, st, row, cause, data.get(rel))
+            if progress:
+                progress.advance()
+            if prepared is None:
+                continue
+            if row is None and prepared.sha in by_sha:
+                source = by_sha.pop(prepared.sha)
+                vanished.pop(source.path, None)
+                self._move(source, rel, st)
+                stats.moved += 1
+                continue
+            batch.append(prepared)
+            pending_chunks += len(prepared.chunks)
+            if pending_chunks >= BATCH_CHUNKS or len(batch) >= BATCH_FILES:
+                stats.add(self._commit(batch))
+                batch, pending_chunks = [], 0
+        if batch:
+            stats.add(self._commit(batch))
+        for row in vanished.values():
+            self._forget(row, cause)
+            stats.deleted += 1
+        if progress:
+            progress.finish()
+        return stats
+
+    def _unchanged(self, row: FileRow, st: os.stat_result) -> bool:
+        return (
+            (row.size, row.mtime_ns, row.inode) == _signature(st)
+            and row.sha256 is not None
+            and (row.indexed_sha == row.sha256 or row.state in ("skipped", "failed"))
+        )
+
+    def _read(self, rel: str, st: os.stat_result) -> tuple[str, int, bytes | None, os.stat_result]:
+        # O_NONBLOCK: a file swapped for a FIFO after the stat must not hang the indexer.
+        fd = os.open(self.root / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            fst = os.fstat(fh.fileno())
+            if not statmod.S_ISREG(fst.st_mode):
+                raise Skip("not a regular file")
+            sha, size, content = self.objects.put_stream(fh, keep=self.config.max_file_bytes)
+        return sha, size, content, fst
+
+    def _prepare(self, rel: str, st: os.stat_result, row: FileRow | None, cause: str, given: bytes | None) -> _Prepared | None:
+        if statmod.S_ISLNK(st.st_mode):
+            return self._record_only(rel, st, row, cause, "skipped", "symbolic link (not followed)")
+        if not statmod.S_ISREG(st.st_mode):
+            return self._record_only(rel, st, row, cause, "skipped", "not a regular file")
+        if st.st_size > self.config.max_file_bytes:
+            return self._record_only(
+                rel, st, row, cause, "skipped",
+                f"too large ({st.st_size / 2**20:.1f} MB > max_file_mb {self.config.max_file_mb:g})",
+            )
+        try:
+            if given is not None:
+                sha, size, content = self.objects.put_bytes(given), len(given), given
+            else:
+                sha, size, content, st = self._read(rel, st)
+        except Skip as exc:
+            return self._record_only(rel, st, row, cause, "skipped", str(exc))
+        except FileNotFoundError:
+            return None  # gone since the walk; the next event or sync records the delete
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return self._record_only(rel, st, row, cause, "skipped", "symbolic link (not followed)")
+            reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else f"unreadable: {exc.strerror}"
+            return self._record_only(rel, st, row, cause, "failed", reason)
+        p = _Prepared(rel, row, st, sha, size, cause)
+        p.content_changed = row is None or row.sha256 != sha
+        if row is not None and not p.content_changed and row.indexed_sha == sha:
+            # Touched, not changed: remember the new stat signature and stop.
+            self.catalog.update_file(row.id, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+            return None
+        if content is None:
+            p.state, p.reason = "skipped", "too large to extract"
+            return p
+        try:
+            extracted = extract(rel, content)
+        except Skip as exc:
+            p.state, p.reason = "skipped", str(exc)
+            return p
+        except ExtractFailed as exc:
+            p.state, p.reason = "failed", str(exc)
+            return p
+        p.kind, p.text = extracted.kind, extracted.text
+        p.chunks = self.chunker.chunk(p.text)
+        return p
+
+    def _record_only(self, rel, st, row, cause, state, reason) -> _Prepared:
+        """A file LSFS does not read: keep a row with the reason (and no content version)."""
+        p = _Prepared(rel, row, st, row.sha256 if row and row.sha256 else "", st.st_size, cause, state, reason)
+        p.content_changed = False
+        return p
+
+    def _commit(self, batch: list[_Prepared]) -> SyncStats:
+        import numpy as np
+
+        stats = SyncStats()
+        # Embeddings: reuse by chunk hash from the file's previous chunks, embed the rest.
+        old_chunks = [self.catalog.chunks_of(p.row.id) if p.row is not None else [] for p in batch]
+        reuse: dict[tuple[int, int], str] = {}
+        fresh: list[tuple[int, int]] = []
+        for bi, p in enumerate(batch):
+            old_by_hash = {c.hash: c for c in old_chunks[bi]}
+            for ci, ch in enumerate(p.chunks):
+                old = old_by_hash.get(ch.hash)
+                if old is not None:
+                    reuse[(bi, ci)] = chunk_id(old.file_id, old.seq)
+                else:
+                    fresh.append((bi, ci))
+        vectors = self._vectors() if (fresh or reuse or any(old_chunks)) else None
+        vec_of: dict[tuple[int, int], np.ndarray] = {}
+        if reuse:
+            stored = vectors.get_embeddings(sorted(set(reuse.values())))
+            for slot, cid in reuse.items():
+                if cid in stored:
+                    vec_of[slot] = stored[cid]
+                    stats.reused_chunks += 1
+                else:  # a damaged vector index: embed it again
+                    fresh.append(slot)
+        if fresh:
+            texts = [batch[bi].text[batch[bi].chunks[ci].start : batch[bi].chunks[ci].end] for bi, ci in fresh]
+            vec_of.update(zip(fresh, self._embedder().embed(texts)))
+            stats.embedded_chunks += len(fresh)
+
+        with self.catalog.transaction():
+            ids, vecs, fids, stale = [], [], [], []
+            for bi, p in enumerate(batch):
+                fid = self._ensure_row(p)
+                for ci in range(len(p.chunks)):
+                    ids.append(chunk_id(fid, ci))
+                    vecs.append(vec_of[(bi, ci)])
+                    fids.append(fid)
+                stale += [chunk_id(fid, c.seq) for c in old_chunks[bi] if c.seq >= len(p.chunks)]
+                self._write_catalog(p, fid, stats)
+            # Vectors before the commit: if we die in between, the catalog still says the
+            # file needs indexing, and upserting the same ids again is harmless.
+            if stale:
+                vectors.delete(stale)
+            if ids:
+                vectors.upsert(ids, np.stack(vecs), fids)
+        return stats
+
+    def _ensure_row(self, p: _Prepared) -> int:
+        if p.row is not None:
+            return p.row.id
+        p.is_new = True
+        revived = self.catalog.file_by_path(p.rel, include_deleted=True)
+        if revived is not None and revived.state == "deleted":
+            # Same path again: continue its history instead of starting a new lineage.
+            p.row = revived
+            return revived.id
+        fid = self.catalog.insert_file(p.rel, state="pending")
+        p.row = self.catalog.file_by_id(fid)
+        return fid
+
+    def _write_catalog(self, p: _Prepared, fid: int, stats: SyncStats) -> None:
+        cat = self.catalog
+        was_new = p.is_new
+        version = None
+        if p.content_changed and p.sha:
+            latest = cat.latest_version(fid)
+            if latest is None or latest.sha256 != p.sha:
+                version = cat.add_version(fid, p.size, p.sha, p.cause)
+            cat.log_change(fid, p.rel, p.cause, version, _change_note(p, was_new))
+        if p.state == "indexed":
+            cat.replace_text(fid, p.text, [(c.start, c.end, c.hash) for c in p.chunks])
+        else:
+            cat.replace_text(fid, None, [])
+        cat.update_file(
+            fid, path=p.rel, state=p.state, reason=p.reason, size=p.st.st_size, mtime_ns=p.st.st_mtime_ns,
+            inode=p.st.st_ino, sha256=p.sha or None, indexed_sha=p.sha or None, kind=p.kind,
+            n_chunks=len(p.chunks),
+        )
+        if p.state == "skipped":
+            stats.skipped += 1
+        elif p.state == "failed":
+            stats.failed += 1
+        elif was_new:
+            stats.new += 1
+        else:
+            stats.changed += 1
+        if p.content_changed:
+            stats.paths.append(p.rel)
+
+    def _move(self, row: FileRow, new_rel: str, st: os.stat_result) -> None:
+        """The same content reappeared elsewhere: carry the lineage, embed nothing."""
+        with self.catalog.transaction():
+            self.catalog.update_file(row.id, path=new_rel, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+            self.catalog.log_change(row.id, new_rel, "move", None, f"moved from {row.path}")
+
+    def move(self, old_rel: str, new_rel: str) -> None:
+        """LSFS itself moved a file (group, rename): update the catalog only."""
+        row = self.catalog.file_by_path(old_rel)
+        if row is None:
+            self.sync_paths([new_rel])
+            return
+        self._move(row, new_rel, os.lstat(self.root / new_rel))
+
+    def _forget(self, row: FileRow, cause: str) -> None:
+        """A file left the disk: drop it from both indexes, keep its history."""
+        if row.n_chunks:
+            self._vectors().delete([chunk_id(row.id, i) for i in range(row.n_chunks)])
+        with self.catalog.transaction():
+            self.catalog.replace_text(row.id, None, [])
+            self.catalog.update_file(row.id, state="deleted", n_chunks=0, indexed_sha=None)
+            self.catalog.log_change(
+                row.id, row.path, "delete", None,
+                "deleted" if cause not in ("external", "initial") else "deleted outside LSFS",
+            )
+
+    def forget(self, rel: str, cause: str = "delete") -> None:
+        row = self.catalog.file_by_path(rel)
+        if row is not None:
+            self._forget(row, cause)
+
+
+def _change_note(p: _Prepared, was_new: bool) -> str:
+    if p.state != "indexed":
+        return f"{'added' if was_new else 'changed'} ({p.state}: {p.reason})"
+    return f"{'added' if was_new else 'changed'}: {p.size} bytes, {len(p.chunks)} chunk(s)"

@@ -1,0 +1,219 @@
+"""Keyword, semantic and hybrid retrieval. Every result is one ``Hit`` per file, best first.
+
+Keyword retrieval is exact: the trigram index proposes candidate files, and each is then
+checked against its whole extracted text, so the file set equals ``grep -rliF`` (or
+``grep -rlF`` when case-sensitive) over the same text. Semantic retrieval ranks files by
+their best chunk's cosine similarity; hybrid fuses the BM25 and vector rankings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Sequence
+
+from lsfs.embed import Embedder
+from lsfs.errors import UserError
+from lsfs.paths import in_dir
+from lsfs.store.catalog import Catalog
+from lsfs.store.vectors import VectorStore
+
+SNIPPET_CHARS = 240
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to rank by (the usual short English list used by search engines);
+# without it "how are LLMs …" ranks any file containing "are".
+STOPWORDS = frozenset(
+    "a an and are as at be but by for from has have how i if in into is it its of on or "
+    "such that the their then there these they this to was were what when where which who "
+    "why will with can do does did you your we our me my".split()
+)
+
+
+@dataclass
+class Hit:
+    path: str
+    score: float
+    snippet: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def snippet_around(text: str, pos: int, length: int = 0) -> str:
+    """The line holding ``text[pos]``, trimmed to about SNIPPET_CHARS around it."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos + length)
+    end = len(text) if end < 0 else end
+    if end - start > SNIPPET_CHARS:
+        start = max(start, pos - SNIPPET_CHARS // 3)
+        end = min(end, start + SNIPPET_CHARS)
+    return _squash(text[start:end])
+
+
+def _trigram_query(keyword: str) -> str | None:
+    """An FTS5 query matching every file that may contain ``keyword`` (a superset).
+
+    Only ASCII trigrams are used: SQLite folds ASCII case exactly as Python does, so the
+    candidates can never miss a real match.
+    """
+    low = keyword.lower()
+    grams = {low[i : i + 3] for i in range(len(low) - 2)}
+    grams = {g for g in grams if g.isascii()}
+    if not grams:
+        return None
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in sorted(grams))
+
+
+class Retriever:
+    def __init__(self, catalog: Catalog, vectors: Callable[[], VectorStore], embedder: Callable[[], Embedder]):
+        self.catalog = catalog
+        self._vectors = vectors
+        self._embedder = embedder
+
+    # -- keyword ------------------------------------------------------------------------
+    def _candidates(self, keyword: str) -> set[int] | None:
+        query = _trigram_query(keyword)
+        if query is None:
+            return None  # too short to index: every file is a candidate
+        return {r[0] for r in self.catalog.query("SELECT rowid FROM docs_tri WHERE docs_tri MATCH ?", (query,))}
+
+    def keyword(
+        self,
+        keywords: Sequence[str],
+        mode: str = "all",
+        dir: str | None = None,
+        case_sensitive: bool = False,
+        k: int | None = None,
+    ) -> list[Hit]:
+        """Files whose extracted text contains all (or any) of ``keywords`` as substrings."""
+        keywords = [kw for kw in keywords if kw]
+        if not keywords:
+            raise UserError("give at least one non-empty keyword")
+        if mode not in ("all", "any"):
+            raise UserError(f"mode must be 'all' or 'any', not {mode!r}")
+        sets = [self._candidates(kw) for kw in keywords]
+        known = [s for s in sets if s is not None]
+        if mode == "all":
+            cand = set.intersection(*known) if known else None
+        else:
+            cand = None if len(known) < len(sets) else set().union(*known)
+        live = {f.id: f.path for f in self.catalog.live_files(dir) if f.state == "indexed"}
+        ids = live.keys() if cand is None else cand & live.keys()
+        needles = keywords if case_sensitive else [kw.lower() for kw in keywords]
+        hits = []
+        for fid in ids:
+            text = self.catalog.doc_text(fid) or ""
+            hay = text if case_sensitive else text.lower()
+            counts = [hay.count(n) for n in needles]
+            ok = all(counts) if mode == "all" else any(counts)
+            if not ok:
+                continue
+            first = min((hay.find(n), n) for n, c in zip(needles, counts) if c)
+            # Positions in the lowered text match the original except for rare characters
+            # whose lower case is longer; the snippet is then slightly off, never wrong.
+            hits.append(Hit(live[fid], float(sum(counts)), snippet_around(text, first[0], len(first[1]))))
+        hits.sort(key=lambda h: (-h.score, h.path))
+        return hits[:k] if k else hits
+
+    # -- BM25 ---------------------------------------------------------------------------
+    def bm25(self, query: str, n: int = 100, dir: str | None = None) -> list[tuple[int, float, int]]:
+        """Files ranked by their best chunk's BM25 score: (file id, score, chunk row id)."""
+        words = [w for w in _WORD.findall(query) if w.lower() not in STOPWORDS] or _WORD.findall(query)
+        if not words:
+            return []
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
+        rows = self.catalog.query(
+            "SELECT c.file_id, c.id, -bm25(chunks_bm25) AS s FROM chunks_bm25 "
+            "JOIN chunks c ON c.id = chunks_bm25.rowid WHERE chunks_bm25 MATCH ? ORDER BY bm25(chunks_bm25)",
+            (match,),
+        )
+        return self._best_per_file(((fid, s, cid) for fid, cid, s in rows), n, dir)
+
+    def ranked_keyword(self, query: str, k: int = 10, dir: str | None = None) -> list[Hit]:
+        """The ``k`` best files by BM25 over the query's words (``search --mode keyword``)."""
+        _check_query(query)
+        _check_k(k)
+        return [self._hit(fid, s, cid) for fid, s, cid in self.bm25(query, k, dir)]
+
+    def _best_per_file(self, rows: Iterable[tuple[int, float, int]], n: int, dir: str | None) -> list[tuple[int, float, int]]:
+        best: dict[int, tuple[int, float, int]] = {}
+        paths = self._paths()
+        for fid, score, cid in rows:
+            path = paths.get(fid)
+            if path is None or not in_dir(path, dir) or fid in best:
+                continue
+            best[fid] = (fid, score, cid)
+            if len(best) >= n:
+                break
+        return sorted(best.values(), key=lambda t: -t[1])
+
+    def _paths(self) -> dict[int, str]:
+        return dict(self.catalog.query("SELECT id, path FROM files WHERE state='indexed'"))
+
+    # -- semantic -----------------------------------------------------------------------
+    def embed_query(self, query: str):
+        _check_query(query)
+        return self._embedder().embed([query])[0]
+
+    def vector_files(self, vector, n: int, dir: str | None = None) -> list[tuple[int, float, int | str]]:
+        """Files ranked by their best chunk's cosine similarity: (file id, score, chunk id)."""
+        store = self._vectors()
+        paths = self._paths()
+        restrict = None
+        if dir:
+            restrict = [fid for fid, p in paths.items() if in_dir(p, dir)]
+            if not restrict:
+                return []
+        fetch = max(n * 4, 50)
+        while True:
+            rows = store.query(vector, fetch, restrict if restrict is not None and len(restrict) <= 2000 else None)
+            picked = self._best_per_file(((fid, s, cid) for cid, fid, s in rows), n, dir)
+            if len(picked) >= n or len(rows) < fetch:
+                return picked
+            fetch *= 4
+
+    def semantic(self, query: str, k: int = 5, dir: str | None = None) -> list[Hit]:
+        _check_k(k)
+        ranked = self.vector_files(self.embed_query(query), k, dir)
+        return [self._hit(fid, score, cid) for fid, score, cid in ranked[:k]]
+
+    def hybrid(self, query: str, k: int = 10, dir: str | None = None) -> list[Hit]:
+        """Reciprocal-rank fusion of the BM25 and vector rankings."""
+        _check_k(k)
+        depth = max(100, k * 4)
+        dense = self.vector_files(self.embed_query(query), depth, dir)
+        sparse = self.bm25(query, depth, dir)
+        fused: dict[int, float] = {}
+        chunk_of: dict[int, int | str] = {}
+        for ranking in (dense, sparse):
+            for rank, (fid, _, cid) in enumerate(ranking):
+                fused[fid] = fused.get(fid, 0.0) + 1.0 / (60 + rank + 1)
+                chunk_of.setdefault(fid, cid)
+        top = sorted(fused.items(), key=lambda t: -t[1])[:k]
+        return [self._hit(fid, score, chunk_of[fid]) for fid, score in top]
+
+    def _hit(self, fid: int, score: float, chunk: int | str) -> Hit:
+        row = self.catalog.file_by_id(fid)
+        text = self.catalog.doc_text(fid) or ""
+        if isinstance(chunk, str):  # a vector id "<file>:<seq>"
+            seq = int(chunk.rsplit(":", 1)[1])
+            span = self.catalog.query("SELECT start, end FROM chunks WHERE file_id=? AND seq=?", (fid, seq))
+        else:
+            span = self.catalog.query("SELECT start, end FROM chunks WHERE id=?", (chunk,))
+        start, end = span[0] if span else (0, len(text))
+        return Hit(row.path, round(float(score), 6), _squash(text[start:end])[:SNIPPET_CHARS])
+
+
+def _check_query(query: str) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise UserError("the query is empty; say what to look for")
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or k <= 0:
+        raise UserError(f"k must be a positive whole number, not {k!r}")
+
