@@ -1,0 +1,3 @@
+from lsfs.cli import main
+
+main()

@@ -1,0 +1,197 @@
+"""The Python API: ``LSFS.open(root)`` / ``LSFS.init(root)`` and the paper's calls.
+
+Each method is a thin shell over the module that does the work; the CLI, the owner
+socket, the mount and the MCP server all call these methods and nothing below them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from lsfs import syscalls
+from lsfs.errors import UserError
+from lsfs.index import Progress, SyncStats
+from lsfs.names import resolve_name
+from lsfs.paths import confine, confine_dir, find_root
+from lsfs.retrieve import Hit
+from lsfs.root import Root
+
+SEARCH_MODES = ("hybrid", "semantic", "keyword")
+
+__all__ = ["LSFS", "Hit"]
+
+
+class LSFS:
+    """An LSFS root opened by this process. Use as a context manager, or call ``close()``."""
+
+    # Methods another process may call through the owner socket (see lsfs.owner).
+    RPC_METHODS = {
+        "index", "status", "search", "semantic_retrieve", "keywords_retrieve",
+        "create_or_get_file", "add_", "overwrite", "del_", "delete_plan", "read", "resolve",
+    }
+
+    def __init__(self, root: Root):
+        self._root = root
+
+    # -- opening and closing ------------------------------------------------------------
+    @classmethod
+    def open(cls, root: str | os.PathLike | None = None, *, readonly: bool = False) -> "LSFS":
+        """Open an existing root (default: the nearest ``.lsfs/`` above the current folder).
+
+        A writable open holds the root's lock until ``close()``; a second process waits
+        ``lock_timeout`` seconds and then fails with exit code 3. ``readonly`` opens only
+        the catalog, needs no lock, and can run beside a writer.
+        """
+        path = Path(root).expanduser() if root is not None else find_root()
+        if root is not None and not path.is_dir():
+            raise UserError(f"root {path} does not exist")
+        return cls(Root(path, readonly=readonly))
+
+    @classmethod
+    def init(cls, root: str | os.PathLike, *, progress: Progress | None = None) -> "LSFS":
+        """Create ``root/.lsfs`` (if missing) and index everything under ``root``."""
+        path = Path(root).expanduser()
+        if not path.exists():
+            path.mkdir(parents=True)
+        fs = cls(Root.create(path))
+        try:
+            fs._root.indexer.sync(cause="initial", progress=progress)
+        except BaseException:
+            fs.close()
+            raise
+        return fs
+
+    def close(self) -> None:
+        """Release the root (its lock, database connections)."""
+        self._root.close()
+
+    def __enter__(self) -> "LSFS":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def root(self) -> Path:
+        return self._root.path
+
+    # -- indexing -----------------------------------------------------------------------
+    def index(
+        self, paths: Sequence[str] | None = None, *, rebuild: bool = False, progress: Progress | None = None
+    ) -> SyncStats:
+        """Re-index what changed (only what changed) under ``paths`` or the whole root.
+
+        ``rebuild`` drops the keyword and vector indexes and rebuilds them from disk.
+        """
+        if rebuild:
+            self._root.clear_indexes()
+        if not paths:
+            return self._root.indexer.sync(progress=progress)
+        stats = SyncStats()
+        for p in paths:
+            rel = confine(self.root, p, allow_root=True)
+            if rel and not os.path.lexists(self.root / rel) and self._root.catalog.file_by_path(rel) is None:
+                if not self._root.catalog.live_files(rel):
+                    raise UserError(f"{p} does not exist under {self.root}")
+            stats.add(self._root.indexer.sync(rel or None, progress=progress))
+        return stats
+
+    def status(self, files: bool = False) -> dict:
+        """Counts per DESIGN.md (``status --json``); with ``files``, every file's state."""
+        cat = self._root.catalog
+        c = cat.counts()
+        out = {
+            "root": str(self.root),
+            "files": {"indexed": c["indexed"], "skipped": c["skipped"], "failed": c["failed"]},
+            "chunks": c["chunks"],
+            "versions": c["versions"],
+            "deleted": c["deleted"],
+            "stale": cat.query(
+                "SELECT count(*) FROM files WHERE state='indexed' AND indexed_sha IS NOT sha256"
+            )[0][0],
+        }
+        if files:
+            out["file_states"] = [
+                {"path": f.path, "state": f.state, "reason": f.reason, "chunks": f.n_chunks,
+                 "size": f.size, "locked": bool(f.locked)}
+                for f in cat.live_files()
+            ]
+        return out
+
+    # -- retrieval ----------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", dir: str | None = None) -> list[Hit]:
+        """The ``k`` best files for ``query``: ``hybrid`` (default), ``semantic`` or ``keyword`` (BM25)."""
+        if mode not in SEARCH_MODES:
+            raise UserError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+        rel_dir = self._dir(dir)
+        r = self._root.retriever
+        if mode == "semantic":
+            return r.semantic(query, k, rel_dir)
+        if mode == "hybrid":
+            return r.hybrid(query, k, rel_dir)
+        return r.ranked_keyword(query, k, rel_dir)
+
+    def semantic_retrieve(self, query: str, k: int = 5, dir: str | None = None) -> list[Hit]:
+        """The ``k`` files most similar in meaning to ``query`` (one row per file)."""
+        return self._root.retriever.semantic(query, k, self._dir(dir))
+
+    def keywords_retrieve(
+        self, keywords: Sequence[str] | str, mode: str = "all", dir: str | None = None, case_sensitive: bool = False
+    ) -> list[Hit]:
+        """Files whose text contains all (``mode="all"``) or any of the keywords or phrases.
+
+        The file set equals what ``grep -rliF`` (``-rlF`` when case-sensitive) finds over
+        the same extracted text.
+        """
+        if isinstance(keywords, str):
+            keywords = [keywords]
+        return self._root.retriever.keyword(list(keywords), mode, self._dir(dir), case_sensitive)
+
+    def _dir(self, dir: str | None) -> str | None:
+        rel = confine_dir(self.root, dir)
+        if rel and not (self.root / rel).is_dir():
+            raise UserError(f"no folder {dir!r} in {self.root}")
+        return rel
+
+    # -- atomic syscalls ----------------------------------------------------------------
+    def resolve(self, name: str, include_deleted: bool = False) -> str:
+        """The relative path a user's NAME refers to (exact path, then unique name or stem)."""
+        return resolve_name(self.root, self._root.catalog, name, include_deleted=include_deleted)
+
+    def create_or_get_file(self, name: str, content: str | bytes | None = None) -> syscalls.FileInfo:
+        """Create the file (and its folders) with ``content``, or return the existing one."""
+        return syscalls.create_or_get_file(self._root, name, content)
+
+    def add_(self, name: str, content: str | bytes) -> syscalls.WriteResult:
+        """Append ``content`` to the file; the previous content stays as a version."""
+        return syscalls.add_(self._root, name, content)
+
+    def overwrite(self, name: str, content: str | bytes) -> syscalls.WriteResult:
+        """Replace the file's content; the previous content stays as a version."""
+        return syscalls.overwrite(self._root, name, content)
+
+    def del_(
+        self, name: str | None = None, *, dir: str | None = None, key_text: str | None = None, confirm: bool = False
+    ) -> list[str]:
+        """Delete a file, or (with ``confirm=True``) every file under ``dir`` containing ``key_text``."""
+        return syscalls.del_(self._root, name, dir=dir, key_text=key_text, confirm=confirm)
+
+    def delete_plan(self, dir: str | None, key_text: str) -> list[Hit]:
+        """What ``del_(dir=…, key_text=…)`` would delete, without deleting."""
+        return syscalls.delete_plan(self._root, dir, key_text)
+
+    def read(self, name: str, version: int | None = None) -> tuple[str, bytes]:
+        """(path, bytes) of the file, or of its version ``version`` (1 = oldest)."""
+        return syscalls.read_file(self._root, name, version)
+
+    # -- versions (issue 3) -------------------------------------------------------------
+
+    # -- composite syscalls (issue 5) ---------------------------------------------------
+
+    # -- language APIs (issue 6) --------------------------------------------------------
+
+    # -- links (issue 7) ----------------------------------------------------------------
+
+    # -- verify (issue 10) --------------------------------------------------------------
