@@ -305,6 +305,14 @@ class Catalog:
                     (cur.lastrowid, text[start:end]),
                 )
 
+    def clear_indexes(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM chunks")
+            db.execute("DELETE FROM docs")
+            db.execute("INSERT INTO chunks_bm25(chunks_bm25) VALUES('delete-all')")
+            db.execute("INSERT INTO docs_tri(docs_tri) VALUES('delete-all')")
+            db.execute("UPDATE files SET indexed_sha=NULL, n_chunks=0")
+
     # -- versions ------------------------------------------------------------------
     def versions_of(self, file_id: int) -> list[VersionRow]:
         return [

@@ -45,15 +45,15 @@ class ObjectStore:
             self._store(sha, iter([data]))
         return sha
 
-    def put_stream(self, stream: BinaryIO) -> tuple[str, int, bytes | None]:
-        """Store what ``stream`` yields; return (sha256, size, content when small).
+    def put_stream(self, stream: BinaryIO, keep: int = 16 * BLOCK) -> tuple[str, int, bytes | None]:
+        """Store what ``stream`` yields; return (sha256, size, content up to ``keep`` bytes).
 
         The hash covers exactly the bytes stored, so a file that changes while it is read
-        still yields a consistent object. Content up to 16 MiB is handed back so the
-        caller can extract text without reading the file a second time.
+        still yields a consistent object. Content up to ``keep`` bytes is handed back so
+        the caller can extract text without reading the file a second time.
         """
         digest = hashlib.sha256()
-        keep: list[bytes] | None = []
+        kept: list[bytes] | None = []
         size = 0
         tmp = tempfile.NamedTemporaryFile(dir=self.path, prefix=".in-", delete=False)
         try:
@@ -61,10 +61,10 @@ class ObjectStore:
             while block := stream.read(BLOCK):
                 digest.update(block)
                 size += len(block)
-                if keep is not None:
-                    keep.append(block)
-                    if size > 16 * BLOCK:
-                        keep = None
+                if kept is not None:
+                    kept.append(block)
+                    if size > keep:
+                        kept = None
                 tmp.write(comp.compress(block))
             tmp.write(comp.flush())
             tmp.flush()
@@ -80,7 +80,7 @@ class ObjectStore:
             if os.path.exists(tmp.name):
                 os.unlink(tmp.name)
             raise
-        return sha, size, (b"".join(keep) if keep is not None else None)
+        return sha, size, (b"".join(kept) if kept is not None else None)
 
     def _store(self, sha: str, blocks: Iterator[bytes]) -> None:
         comp = zlib.compressobj(6)

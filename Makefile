@@ -1,0 +1,36 @@
+# The two commands the README promises: `make demo` and `make test`.
+# Each creates .venv on first use. torch is pinned and installed first: an unpinned torch
+# would pull a multi-GB CUDA build. Elsewhere, a CPU build can be had with
+#   make TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" demo
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LSFS := $(VENV)/bin/lsfs
+TORCH := torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.installed
+DEMO := demo/sample
+
+.PHONY: demo test clean-demo
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) $(TORCH)
+	$(PY) -m pip install --quiet -e ".[test,demo]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) scripts/build_demo.py $(DEMO)
+	$(LSFS) init $(DEMO)
+	@echo; echo '$$ lsfs search "war with Spain over Cuba" -k 3'
+	$(LSFS) search "war with Spain over Cuba" -k 3 --root $(DEMO)
+	@echo; echo '$$ lsfs grep "income tax" --in speeches/1900s'
+	$(LSFS) grep "income tax" --in speeches/1900s --root $(DEMO)
+	@echo; echo '$$ lsfs status'
+	$(LSFS) status --root $(DEMO)
+
+clean-demo:
+	rm -rf $(DEMO)
