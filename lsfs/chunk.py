@@ -19,9 +19,8 @@ from pathlib import Path
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n")
-# On average every third paragraph ends a chunk (once the chunk holds MIN_TOKENS).
+# Once a chunk is half full, on average every third paragraph end closes it.
 _CUT_EVERY = 3
-MIN_TOKENS = 48
 
 
 @dataclass(frozen=True)
@@ -81,21 +80,24 @@ class Chunker:
                 out.append((a, b))
         return out
 
-    def _units(self, text: str) -> list[tuple[int, int, int]]:
-        """Paragraph-sized pieces (start, end, tokens), each at most ``max_tokens``."""
+    def _units(self, text: str) -> list[tuple[int, int, int, bool]]:
+        """Pieces (start, end, tokens, ends_paragraph), each at most ``max_tokens``."""
         paragraphs = self._spans(text, 0, len(text), _PARAGRAPH)
         counts = self._count([text[a:b] for a, b in paragraphs])
         units = []
         for (a, b), n in zip(paragraphs, counts):
             if n <= self.max_tokens:
-                units.append((a, b, n))
+                units.append((a, b, n, True))
                 continue
+            pieces = []
             sentences = self._spans(text, a, b, _SENTENCE_END)
             for (sa, sb), sn in zip(sentences, self._count([text[x:y] for x, y in sentences])):
                 if sn <= self.max_tokens:
-                    units.append((sa, sb, sn))
+                    pieces.append((sa, sb, sn, False))
                 else:
-                    units.extend(self._windows(text, sa, sb))
+                    pieces.extend((wa, wb, wn, False) for wa, wb, wn in self._windows(text, sa, sb))
+            pieces[-1] = (*pieces[-1][:3], True)
+            units.extend(pieces)
         return units
 
     def _windows(self, text: str, a: int, b: int) -> list[tuple[int, int, int]]:
@@ -128,14 +130,16 @@ class Chunker:
             cur_start = cur_end = None
             cur_tokens = 0
 
-        for a, b, n in units:
+        for a, b, n, ends_paragraph in units:
             if cur_start is not None and cur_tokens + n > self.max_tokens:
                 flush()
             if cur_start is None:
                 cur_start = a
             cur_end = b
             cur_tokens += n
-            if cur_tokens >= MIN_TOKENS and _cuts_after(text[a:b]):
+            # Cut only where a paragraph ends, so sentences of one paragraph stay together
+            # and an edit disturbs only the chunks around it.
+            if ends_paragraph and cur_tokens >= self.max_tokens // 2 and _cuts_after(text[a:b]):
                 flush()
         flush()
         return chunks

@@ -183,6 +183,14 @@ class LocalEmbedder:
         """Load the model now (the supervisor does this at start)."""
         self._load()
 
+    def import_runtime(self) -> None:
+        """Import the runtime in the calling thread, so ``embed`` can then run on another
+        thread while this one imports something else (two threads importing the same
+        package at once can see it half-initialised)."""
+        if self.onnx_path.exists():
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -31,6 +31,9 @@ class RemoteEmbedder:
     def warm(self) -> None:
         _ = self.dim
 
+    def import_runtime(self) -> None:
+        import openai  # noqa: F401
+
     def _call(self, texts: list[str]) -> np.ndarray:
         import openai
 

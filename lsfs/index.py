@@ -20,9 +20,11 @@ import logging
 import os
 import stat as statmod
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from lsfs.chunk import Chunker
 from lsfs.config import Config
@@ -38,6 +40,8 @@ log = logging.getLogger("lsfs.index")
 # Chunks gathered before one embedding call and one catalog transaction.
 BATCH_CHUNKS = 64
 BATCH_FILES = 200
+# Files read and chunked ahead of the embedding (bounds memory on huge trees).
+PREFETCH_FILES = 32
 
 
 class Progress(Protocol):
@@ -195,8 +199,7 @@ class Indexer:
 
         batch: list[_Prepared] = []
         pending_chunks = 0
-        for rel, st, row in todo:
-            prepared = self._prepare(rel, st, row, cause, data.get(rel))
+        for (rel, st, row), prepared in self._prepared(todo, cause, data):
             if progress:
                 progress.advance()
             if prepared is None:
@@ -220,6 +223,30 @@ class Indexer:
         if progress:
             progress.finish()
         return stats
+
+    def _prepared(self, todo: list, cause: str, data: dict[str, bytes]) -> Iterator:
+        """``_prepare`` each file on a helper thread, a bounded distance ahead.
+
+        Reading, storing the version object (fsync), extracting and chunking then overlap
+        with the embedding of the previous batch, which runs outside the GIL.
+        """
+        if len(todo) < 8:
+            for item in todo:
+                yield item, self._prepare(*item, cause, data.get(item[0]))
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lsfs-read") as pool:
+            ahead: deque = deque()
+            items = iter(todo)
+            for item in items:
+                ahead.append((item, pool.submit(self._prepare, *item, cause, data.get(item[0]))))
+                if len(ahead) >= PREFETCH_FILES:
+                    break
+            while ahead:
+                item, future = ahead.popleft()
+                nxt = next(items, None)
+                if nxt is not None:
+                    ahead.append((nxt, pool.submit(self._prepare, *nxt, cause, data.get(nxt[0]))))
+                yield item, future.result()
 
     def _unchanged(self, row: FileRow, st: os.stat_result) -> bool:
         return (

@@ -9,6 +9,7 @@ their best chunk's cosine similarity; hybrid fuses the BM25 and vector rankings.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -155,9 +156,32 @@ class Retriever:
         return dict(self.catalog.query("SELECT id, path FROM files WHERE state='indexed'"))
 
     # -- semantic -----------------------------------------------------------------------
-    def embed_query(self, query: str):
+    def query_vector(self, query: str):
+        """The query's embedding, computed while the vector store opens.
+
+        In a fresh process both cost a few hundred milliseconds (model load, Chroma's
+        import); overlapping them is what keeps a cold ``lsfs search`` short.
+        """
         _check_query(query)
-        return self._embedder().embed([query])[0]
+        embedder = self._embedder()
+        getattr(embedder, "import_runtime", lambda: None)()
+        box: dict = {}
+
+        def encode():
+            try:
+                box["vector"] = embedder.embed([query])[0]
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=encode, name="lsfs-query-encoder")
+        worker.start()
+        try:
+            self._vectors()
+        finally:
+            worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["vector"]
 
     def vector_files(self, vector, n: int, dir: str | None = None) -> list[tuple[int, float, int | str]]:
         """Files ranked by their best chunk's cosine similarity: (file id, score, chunk id)."""
@@ -178,14 +202,14 @@ class Retriever:
 
     def semantic(self, query: str, k: int = 5, dir: str | None = None) -> list[Hit]:
         _check_k(k)
-        ranked = self.vector_files(self.embed_query(query), k, dir)
+        ranked = self.vector_files(self.query_vector(query), k, dir)
         return [self._hit(fid, score, cid) for fid, score, cid in ranked[:k]]
 
     def hybrid(self, query: str, k: int = 10, dir: str | None = None) -> list[Hit]:
         """Reciprocal-rank fusion of the BM25 and vector rankings."""
         _check_k(k)
         depth = max(100, k * 4)
-        dense = self.vector_files(self.embed_query(query), depth, dir)
+        dense = self.vector_files(self.query_vector(query), depth, dir)
         sparse = self.bm25(query, depth, dir)
         fused: dict[int, float] = {}
         chunk_of: dict[int, int | str] = {}
