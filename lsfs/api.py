@@ -30,6 +30,7 @@ class LSFS:
     RPC_METHODS = {
         "index", "status", "search", "semantic_retrieve", "keywords_retrieve",
         "create_or_get_file", "add_", "overwrite", "del_", "delete_plan", "read", "resolve",
+        "link", "links", "revoke",
     }
 
     def __init__(self, root: Root):
@@ -193,5 +194,27 @@ class LSFS:
     # -- language APIs (issue 6) --------------------------------------------------------
 
     # -- links (issue 7) ----------------------------------------------------------------
+    def link(self, name: str, expires: str | None = None, live: bool = False):
+        """A shareable URL for the file ``name`` (served by ``lsfs serve``); returns a ``Link``.
+
+        By default the link serves the file as it is now, from the version store, so later
+        edits do not leak; ``live=True`` serves the current content and follows moves.
+        ``expires`` is a duration ("48h", "7d", "3mo", "P3M") or ``None``/"never" for none.
+        """
+        from lsfs.apis import link
+
+        return link.create_link(self._root, name, expires, live)
+
+    def links(self) -> list:
+        """Every link (``Link`` records, oldest first), revoked and expired ones included."""
+        from lsfs.apis import link
+
+        return link.list_links(self._root)
+
+    def revoke(self, id: str):
+        """Revoke the link ``id`` (or its URL) at once; returns its ``Link`` record."""
+        from lsfs.apis import link
+
+        return link.revoke_link(self._root, id)[0]
 
     # -- verify (issue 10) --------------------------------------------------------------
