@@ -5,10 +5,13 @@ names a file, so there is nothing to traverse and nothing to list. Every token t
 not grant access (unknown, forged, truncated, expired, revoked, or whose file is gone)
 gets the very same 404, so the server tells an outsider nothing about which links exist.
 
-The request reader is written here rather than taken from ``http.server`` so that its
-limits are ours: a request line of 8 KiB, 64 header lines and 16 KiB of headers in all
-(431 past that), no request bodies, 30 s of idle time per connection and at most
-``MAX_CONNECTIONS`` connections at once (503 past that).
+HTTP/1.1 itself (request line, headers, keep-alive, status lines) is the standard library's
+``http.server``. This module adds what a public link server needs on top of it: tighter
+limits, enforced while the request is read (a request line of 8 KiB, else 414; 16 KiB of
+request head and 64 header lines, else 431), no request bodies (413), ``GET`` and ``HEAD``
+only (405), 30 s of idle time per connection and at most ``MAX_CONNECTIONS`` connections at
+once (503); one plain-text answer with the security headers for every refusal; and ETags,
+byte ranges, content types and file names for what it serves.
 
 The server opens the root read-only: it takes no lock and never opens Chroma, so it runs
 beside ``lsfs watch`` or any command. Its only writes are hit counts, batched into the
@@ -17,16 +20,17 @@ catalog (SQLite WAL) by ``HitLog``.
 
 from __future__ import annotations
 
-import email.utils
+import http.client
+import http.server
 import logging
 import mimetypes
 import re
 import socket
-import socketserver
 import sys
 import threading
 import time
 import traceback
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -140,152 +144,143 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
 
 
-class _Reject(Exception):
-    def __init__(self, status: int):
-        self.status = status
+class _HeadReader:
+    """A connection's input, read against a byte budget for the request head.
+
+    ``http.server`` allows 64 KiB a line and 100 header lines (about 6 MiB a request); a
+    link server needs far less. The budget is enforced as the bytes arrive, so a client
+    cannot make a connection hold more than that: past it ``readline`` raises
+    ``http.client.LineTooLong``, which ``http.server`` answers with 431 while reading
+    headers, and ``_LinkHandler`` with 414 while reading the request line.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._left = 0
+
+    def allow(self, nbytes: int) -> None:
+        """Let the next lines take ``nbytes`` in all."""
+        self._left = nbytes
+
+    def readline(self, size: int | None = -1) -> bytes:
+        cap = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        line = self._stream.readline(cap)
+        self._left -= len(line)
+        if self._left < 0:
+            raise http.client.LineTooLong("request head")
+        return line
+
+    def __getattr__(self, name):  # close(), closed, read(): the socket file's own
+        return getattr(self._stream, name)
 
 
-class _Request:
-    __slots__ = ("method", "target", "version", "headers", "keep_alive", "has_body")
+class _LinkHandler(http.server.BaseHTTPRequestHandler):
+    """One connection: ``http.server`` reads each request, this class decides the answer."""
 
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name)
-        return ", ".join(values) if values else None
-
-
-STATUS = {
-    200: "OK", 206: "Partial Content", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
-    405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-    416: "Range Not Satisfiable", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-    503: "Service Unavailable", 505: "HTTP Version Not Supported",
-}
-
-
-class _Handler(socketserver.StreamRequestHandler):
-    timeout = IDLE_TIMEOUT
-    server: "LinkServer"
+    protocol_version = "HTTP/1.1"          # keep-alive
+    default_request_version = "HTTP/1.0"   # the default, HTTP/0.9, would answer a garbled request line without a status line
+    server_version = "lsfs"
+    timeout = IDLE_TIMEOUT                 # per socket read or write: an idle connection closes
+    disable_nagle_algorithm = True         # a response's last segment need not wait for the peer's delayed ACK
+    wbufsize = SEND_BUFFER                 # headers and a small body leave in one send; flushed after each response
+    server: LinkServer
 
     def setup(self) -> None:
         super().setup()
-        # Headers and body usually go out in one send; NODELAY keeps the rest from waiting
-        # on the peer's delayed ACK.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = _HeadReader(self.rfile)
 
-    def handle(self) -> None:
-        while True:
-            try:
-                req = self._read_request()
-            except _Reject as rej:
-                self._simple(None, rej.status, close=True)
-                return
-            except (OSError, ValueError):  # timeout, reset, or a half-read line at close
-                return
-            if req is None:
-                return
-            self._started = False
-            try:
-                keep = self._respond(req)
-            except (ConnectionError, TimeoutError):
-                return
-            except Exception:  # a bug or a damaged object: answer 500 if we still can, log it
-                log.exception("error answering %s", _redact(req.target))
-                if not self._started:
-                    self._simple(req, 500, close=True)
-                return
-            if not keep:
-                return
+    def version_string(self) -> str:
+        return self.server_version  # no Python version for the world to see
 
-    def _send(self, data: bytes) -> None:
-        self._started = True
-        self.connection.sendall(data)
+    # -- reading: http.server parses, we refuse what it lets through ----------------------
+    def handle_one_request(self) -> None:
+        self.rfile.allow(MAX_REQUEST_LINE)
+        try:
+            super().handle_one_request()
+        except http.client.LineTooLong:
+            # Only the request line gets here: http.server answers a header block over budget itself (431).
+            self.command, self.request_version, self.requestline = None, self.default_request_version, ""
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+        except ConnectionError:  # the peer reset or went away mid-request
+            self.close_connection = True
 
-    # -- reading ------------------------------------------------------------------------
-    def _read_request(self) -> _Request | None:
-        line = self.rfile.readline(MAX_REQUEST_LINE + 1)
-        for _ in range(4):  # RFC 9112 2.2: ignore a few empty lines before the request
-            if line not in (b"\r\n", b"\n"):
+    def parse_request(self) -> bool:
+        for _ in range(4):  # RFC 9112 2.2: ignore a few empty lines before the request line
+            if self.raw_requestline not in (b"\r\n", b"\n"):
                 break
-            line = self.rfile.readline(MAX_REQUEST_LINE + 1)
-        if not line:
-            return None
-        if len(line) > MAX_REQUEST_LINE:
-            raise _Reject(414)
-        if not line.endswith(b"\n"):
-            return None  # the peer closed mid-line
-        parts = line.decode("latin-1").rstrip("\r\n").split(" ")
-        if len(parts) != 3 or not all(parts):
-            raise _Reject(400)
-        req = _Request()
-        req.method, req.target, req.version = parts
-        if not re.fullmatch(r"HTTP/\d\.\d", req.version):
-            raise _Reject(400)
-        if req.version not in ("HTTP/1.0", "HTTP/1.1"):
-            raise _Reject(505)
-        if not _TCHAR.fullmatch(req.method):
-            raise _Reject(400)
-        headers: dict[str, list[str]] = {}
-        total, count = len(line), 0
-        while True:
-            raw = self.rfile.readline(MAX_HEADER_BYTES + 1)
-            total += len(raw)
-            if total > MAX_HEADER_BYTES:
-                raise _Reject(431)
-            if raw in (b"\r\n", b"\n"):
-                break
-            if not raw.endswith(b"\n"):
-                return None
-            count += 1
-            if count > MAX_HEADERS:
-                raise _Reject(431)
-            if raw[:1] in (b" ", b"\t"):  # obsolete line folding
-                raise _Reject(400)
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep or not _TCHAR.fullmatch(name):
-                raise _Reject(400)
-            headers.setdefault(name.lower(), []).append(value.strip(" \t\r\n"))
-        req.headers = headers
-        tokens = {t.strip().lower() for v in headers.get("connection", []) for t in v.split(",")}
-        req.keep_alive = "close" not in tokens and (req.version == "HTTP/1.1" or "keep-alive" in tokens)
-        lengths = headers.get("content-length", [])
-        if any(not v.isdigit() for v in lengths):
-            raise _Reject(400)
-        req.has_body = bool(headers.get("transfer-encoding")) or any(int(v) > 0 for v in lengths)
-        return req
+            self.rfile.allow(MAX_REQUEST_LINE)
+            self.raw_requestline = self.rfile.readline()
+        self.rfile.allow(MAX_HEADER_BYTES - len(self.raw_requestline))
+        if not super().parse_request():
+            return False
+        # http.server closes only on "Connection: close" exactly; "close" among other
+        # options (LWP sends "TE, close") obliges us just the same (RFC 9112 9.6).
+        if any(t.strip().lower() == "close" for v in self.headers.get_all("Connection", []) for t in v.split(",")):
+            self.close_connection = True
+        refusal = self._refusal()
+        if refusal is None:
+            return True
+        if refusal == HTTPStatus.METHOD_NOT_ALLOWED:
+            self.send_error(refusal, extra=[("Allow", "GET, HEAD")])
+        else:
+            self.send_error(refusal)
+        return False
+
+    def _refusal(self) -> HTTPStatus | None:
+        """What our rules refuse in a request ``http.server`` accepted (None: nothing)."""
+        if len(self.requestline.split()) != 3:
+            return HTTPStatus.BAD_REQUEST  # HTTP/0.9: its answer would carry no headers at all
+        if not _TCHAR.fullmatch(self.command):
+            return HTTPStatus.BAD_REQUEST
+        headers = self.headers
+        # The email parser keeps a line that is no header as a defect or as "body", and
+        # obsolete line folding (RFC 9112 5.2) inside the value; we refuse all three.
+        if headers.defects or headers.get_payload() or any("\n" in v or "\r" in v for v in headers.values()):
+            return HTTPStatus.BAD_REQUEST
+        if len(headers) > MAX_HEADERS:
+            return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+        lengths = [v.strip() for v in headers.get_all("Content-Length", [])]
+        if not all(re.fullmatch(r"[0-9]+", v) for v in lengths):
+            return HTTPStatus.BAD_REQUEST
+        if self.command not in ("GET", "HEAD"):
+            return HTTPStatus.METHOD_NOT_ALLOWED
+        if headers.get("Transfer-Encoding") is not None or any(int(v) > 0 for v in lengths):
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE  # a GET or HEAD carries no body here; we will not read one
+        return None
+
+    def handle_expect_100(self) -> bool:
+        return True  # no "100 Continue": no body is ever read, the final answer follows at once
+
+    def _header(self, name: str) -> str | None:
+        values = self.headers.get_all(name)
+        return ", ".join(values) if values else None
 
     # -- answering ------------------------------------------------------------------------
-    def _respond(self, req: _Request) -> bool:
-        """Answer one request; False when the connection must close afterwards."""
-        if req.method not in ("GET", "HEAD"):
-            close = req.has_body or not req.keep_alive
-            self._simple(req, 405, close=close, extra=[("Allow", "GET, HEAD")])
-            return not close
-        if req.has_body:  # a GET or HEAD carries no body here; we will not read one
-            self._simple(req, 413, close=True)
-            return False
-        token = self._token(req.target)
-        shared = self.server.resolver.resolve(token) if token else None
-        if shared is None:
-            self._simple(req, 404, close=not req.keep_alive, body=NOT_FOUND_BODY)
-            return req.keep_alive
+    def do_GET(self) -> None:
+        self._started = False
+        shared = None
         try:
-            return self._send_content(req, shared)
+            token = _token(self.path)
+            shared = self.server.resolver.resolve(token) if token else None
+            if shared is None:
+                self._plain(HTTPStatus.NOT_FOUND, close=False, body=NOT_FOUND_BODY)
+            else:
+                self._send_content(shared)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception:  # a bug or a damaged object: answer 500 if we still can, log it
+            log.exception("error answering %s", _redact(self.path))
+            if self._started:
+                self.close_connection = True
+            else:
+                self._plain(HTTPStatus.INTERNAL_SERVER_ERROR, close=True)
         finally:
-            shared.close()
+            if shared is not None:
+                shared.close()
 
-    @staticmethod
-    def _token(target: str) -> str | None:
-        if target.startswith(("http://", "https://")):  # absolute-form (RFC 9112 3.2.2)
-            try:
-                target = urlsplit(target).path or "/"
-            except ValueError:
-                return None
-        if not target.startswith("/"):
-            return None
-        path = target.split("?", 1)[0]
-        m = re.fullmatch(r"/l/([^/]+)", path)
-        return m.group(1) if m else None
+    do_HEAD = do_GET
 
-    def _send_content(self, req: _Request, shared: Shared) -> bool:
+    def _send_content(self, shared: Shared) -> None:
         etag = f'"{shared.sha256}"'
         size = shared.size
         kind = self.server.content_type(shared)
@@ -298,77 +293,111 @@ class _Handler(socketserver.StreamRequestHandler):
             ("Cache-Control", "private, no-cache"),
             ("Content-Security-Policy", CSP_PDF if kind == "application/pdf" else CSP_SANDBOX),
         ]
-        inm = req.header("if-none-match")
+        inm = self._header("If-None-Match")
         if inm is not None and _etag_matches(inm, etag):
-            self._head(req, 304, headers, None)
-            self.server.count(shared.link_id, req, 304)
-            return req.keep_alive
-        status, start, stop = 200, 0, size
-        wanted = req.header("range")
-        if_range = req.header("if-range")
+            self._start(HTTPStatus.NOT_MODIFIED, headers, None)
+            self.server.hits.record(shared.link_id, hit=False)
+            self._log(HTTPStatus.NOT_MODIFIED, 0)
+            return
+        status, start, stop = HTTPStatus.OK, 0, size
+        wanted = self._header("Range")
+        if_range = self._header("If-Range")
         if wanted is not None and (if_range is None or if_range.strip() == etag):
             parsed = parse_range(wanted, size)
             if parsed == "unsatisfiable":
-                self._head(req, 416, headers + [("Content-Range", f"bytes */{size}")], 0)
-                self.server.log_access(self, req, 416, 0)
-                return req.keep_alive
+                self._start(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                            headers + [("Content-Range", f"bytes */{size}")], 0)
+                self._log(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, 0)
+                return
             if parsed is not None:
-                status, (start, stop) = 206, parsed
+                status, (start, stop) = HTTPStatus.PARTIAL_CONTENT, parsed
                 headers.append(("Content-Range", f"bytes {start}-{stop - 1}/{size}"))
-        buf = self._head(req, status, headers, stop - start, send=False)
+        self._start(status, headers, stop - start)
         sent = 0
-        if req.method == "GET":
+        if self.command == "GET":
             for block in shared.chunks(start, stop):
-                buf += block
+                self.wfile.write(block)
                 sent += len(block)
-                if len(buf) >= SEND_BUFFER:
-                    self._send(buf)
-                    buf = b""
-        if buf:
-            self._send(buf)
-        self.server.count(shared.link_id, req, status, sent)
-        if req.method == "GET" and sent < stop - start:
-            return False  # a live file shrank while being sent: the length promised is wrong
-        return req.keep_alive
+        # A served GET counts as a hit; HEAD and conditional requests only touch last access.
+        self.server.hits.record(shared.link_id, hit=self.command == "GET")
+        self._log(status, sent)
+        if self.command == "GET" and sent < stop - start:
+            self.close_connection = True  # a live file shrank while being sent: the length promised is wrong
 
-    def _head(self, req, status, headers, length, *, send=True) -> bytes:
-        lines = [f"HTTP/1.1 {status} {STATUS[status]}", f"Date: {email.utils.formatdate(usegmt=True)}", "Server: lsfs"]
-        lines += [f"{k}: {v}" for k, v in headers]
-        lines += [f"{k}: {v}" for k, v in SECURITY_HEADERS]
+    def _start(self, status: HTTPStatus, headers: list, length: int | None) -> None:
+        """Status line and headers of a response with content (they go out with the body)."""
+        self._started = True
+        self.send_response(status)
+        for name, value in (*headers, *SECURITY_HEADERS):
+            self.send_header(name, value)
         if length is not None:
-            lines.append(f"Content-Length: {length}")
-        lines.append("Connection: keep-alive" if req is not None and req.keep_alive else "Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if send:
-            self._send(data)
-        return data
+            self.send_header("Content-Length", str(length))
+        self.send_header("Connection", "close" if self.close_connection else "keep-alive")
+        self.end_headers()
 
-    def _simple(self, req, status: int, *, close: bool, body: bytes | None = None, extra=()) -> None:
+    def _plain(self, status: HTTPStatus, *, close: bool, body: bytes | None = None, extra=()) -> None:
         """An answer without content: identical bytes for identical requests (bar Date)."""
-        body = body if body is not None else f"{STATUS[status]}\n".encode()
-        headers = [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Cache-Control", "no-store"),
-            ("Content-Security-Policy", CSP_SANDBOX),
-            *extra,
-        ]
-        if close and req is not None:
-            req.keep_alive = False
-        data = self._head(req, status, headers, len(body), send=False)
-        if req is None or req.method != "HEAD":
-            data += body
+        body = body if body is not None else f"{status.phrase}\n".encode()
+        self.send_response(status)
+        for name, value in (("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store"),
+                            ("Content-Security-Policy", CSP_SANDBOX), *extra, *SECURITY_HEADERS):
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        # Sending "Connection: close" also makes http.server close the connection afterwards.
+        self.send_header("Connection", "close" if close or self.close_connection else "keep-alive")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._log(status, len(body))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None, *, extra=()) -> None:
+        """Every refusal, http.server's own and ours: a short plain-text answer with the
+        security headers, then close. (http.server's page is HTML quoting the request.)"""
+        if message:
+            self.log_error("%d: %s", code, message)
+        self._plain(HTTPStatus(code), close=True, extra=extra)
+
+    # -- logging ----------------------------------------------------------------------------
+    def _log(self, status: int, nbytes: int) -> None:
+        line = f"{self.command} {_redact(self.path)} {self.request_version}" if self.command else "-"
+        self.server.log_access(line, int(status), nbytes)
+
+    def log_request(self, code="-", size="-") -> None:
+        pass  # send_response calls this before the answer is out; _log writes the line once it is
+
+    def log_message(self, format: str, *args) -> None:
+        # http.server's own notes (time-outs, why it refused a request): debug detail only,
+        # since the access log has every answer. They may quote the request line: redacted.
+        log.debug("%s: %s", self.client_address[0], _redact(format % args))
+
+
+class _Overloaded(_LinkHandler):
+    """Answers 503 at once, without reading the request, when every connection slot is taken."""
+
+    timeout = 1.0  # it runs on the accepting thread: never wait long on this client
+
+    def handle(self) -> None:
+        self.command, self.request_version, self.requestline = None, self.default_request_version, ""
+        self.send_error(HTTPStatus.SERVICE_UNAVAILABLE, extra=[("Retry-After", "1")])
+
+
+def _token(target: str) -> str | None:
+    """The token in a request target ``/l/<token>`` (any query ignored), else None."""
+    if target.startswith(("http://", "https://")):  # absolute-form (RFC 9112 3.2.2)
         try:
-            self._send(data)
-        except OSError:
-            pass
-        self.server.log_access(self, req, status, len(body))
+            target = urlsplit(target).path or "/"
+        except ValueError:
+            return None
+    if not target.startswith("/"):
+        return None
+    path = target.split("?", 1)[0]
+    m = re.fullmatch(r"/l/([^/]+)", path)
+    return m.group(1) if m else None
 
 
-class LinkServer(socketserver.ThreadingTCPServer):
+class LinkServer(http.server.ThreadingHTTPServer):
     """The link server for one root. ``serve_forever()`` until ``stop()``."""
 
-    daemon_threads = True
-    allow_reuse_address = True
     request_queue_size = 128
     block_on_close = False
 
@@ -400,14 +429,15 @@ class LinkServer(socketserver.ThreadingTCPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         try:
-            super().__init__((host, port), _Handler)
+            super().__init__((host, port), _LinkHandler)
         except OSError as exc:
             self.hits.close()
+            self.hits.catalog.close()
             self.root.close()
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port or --host") from None
         host_shown = self.server_address[0]
         if host_shown in ("0.0.0.0", "::"):
-            host_shown = socket.getfqdn()
+            host_shown = self.server_name  # http.server looked up this machine's name on binding
         if ":" in host_shown:
             host_shown = f"[{host_shown}]"
         self.url = f"http://{host_shown}:{self.server_address[1]}"
@@ -420,15 +450,17 @@ class LinkServer(socketserver.ThreadingTCPServer):
     def process_request(self, request, client_address) -> None:
         if not self._slots.acquire(blocking=False):
             try:
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
-                    b"Connection: close\r\n\r\n"
-                )
+                _Overloaded(request, client_address, self)
             except OSError:
-                pass
-            self.shutdown_request(request)
+                pass  # the client is gone already
+            finally:
+                self.shutdown_request(request)
             return
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)  # a thread per connection
+        except BaseException:
+            self._slots.release()  # no thread started to give the slot back
+            raise
 
     def process_request_thread(self, request, client_address) -> None:
         try:
@@ -451,18 +483,13 @@ class LinkServer(socketserver.ThreadingTCPServer):
         return kind
 
     # -- bookkeeping ------------------------------------------------------------------------
-    def count(self, link_id: str, req: _Request, status: int, nbytes: int = 0) -> None:
-        """A served GET counts as a hit; HEAD and conditional requests only touch last access."""
-        self.hits.record(link_id, hit=req.method == "GET" and status in (200, 206))
-        self.log_access(None, req, status, nbytes)
-
-    def log_access(self, handler, req: _Request | None, status: int, nbytes: int) -> None:
+    def log_access(self, request_line: str, status: int, nbytes: int) -> None:
+        """One line per answer on ``access_log`` (tokens already redacted by the caller)."""
         if self.access_log is None:
             return
-        line = "-" if req is None else f"{req.method} {_redact(req.target)} {req.version}"
         when = time.strftime("%d/%b/%Y %H:%M:%S")
         with self._log_lock:
-            self.access_log.write(f'[{when}] "{line}" {status} {nbytes}\n')
+            self.access_log.write(f'[{when}] "{request_line}" {status} {nbytes}\n')
             self.access_log.flush()
 
     def stop(self) -> None:

@@ -407,6 +407,88 @@ def test_malformed_requests_are_400_and_http2_is_505(server):
     assert raw(server, b"GET /l/x HTTP/2.0\r\n\r\n")[0] == 505
 
 
+def test_more_than_64_header_lines_are_431_though_http_server_allows_100(server):
+    lines = lambda n: b"".join(b"X-H%d: 1\r\n" % i for i in range(n))
+    assert raw(server, b"GET /l/x HTTP/1.1\r\n" + lines(65) + b"\r\n")[0] == 431
+    assert raw(server, b"GET /l/x HTTP/1.1\r\n" + lines(63) + b"Connection: close\r\n\r\n")[0] == 404
+
+
+def test_the_16_kib_header_budget_counts_all_lines_together(server):
+    twenty_lines_of_1000 = b"".join(b"X-H%d: %s\r\n" % (i, b"a" * 1000) for i in range(20))
+    assert raw(server, b"GET /l/x HTTP/1.1\r\n" + twenty_lines_of_1000 + b"\r\n")[0] == 431
+
+
+def test_an_http_0_9_request_is_400_not_an_answer_without_headers(fs, server):
+    made = fs.link(new_file(fs))
+    status, headers, _ = raw(server, f"GET {target(made.url)}\r\n\r\n".encode())
+    assert status == 400 and headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_refusal_is_plain_text_with_the_security_headers(server):
+    for request in (b"GARBAGE\r\n\r\n", b"GET /l/x HTTP/2.0\r\n\r\n", b"GET /l/" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n"):
+        status, headers, body = raw(server, request)
+        assert headers["content-type"] == "text/plain; charset=utf-8" and "sandbox" in headers["content-security-policy"]
+        assert headers["connection"] == "close" and body == (http.client.responses[status] + "\n").encode()
+
+
+def test_expect_100_continue_gets_the_final_answer_without_asking_for_the_body(fs, server):
+    made = fs.link(new_file(fs))
+    status, headers, _ = raw(server, (
+        f"POST {target(made.url)} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    ).encode())
+    assert status == 405 and headers["allow"] == "GET, HEAD"  # the first status line, so no 100 came before it
+
+
+def test_connection_close_among_other_options_closes_the_connection(fs, server):
+    made = fs.link(new_file(fs))
+    # raw() reads until the server closes: it would time out if the connection stayed open.
+    status, headers, body = raw(server, f"GET {target(made.url)} HTTP/1.1\r\nConnection: TE, close\r\n\r\n".encode())
+    assert (status, headers["connection"], body) == (200, "close", TEXT.encode())
+
+
+def test_empty_lines_before_the_request_line_are_ignored(fs, server):
+    made = fs.link(new_file(fs))
+    status, _, body = raw(server, f"\r\n\r\nGET {target(made.url)} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+    assert status == 200 and body == TEXT.encode()
+
+
+def test_an_idle_connection_is_closed(server, monkeypatch):
+    monkeypatch.setattr(server.RequestHandlerClass, "timeout", 0.5)
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as s:
+        assert s.recv(1) == b""  # closed by the server, without an answer
+
+
+def test_past_the_connection_limit_a_client_gets_503_at_once(fs, monkeypatch):
+    monkeypatch.setattr("lsfs.server.MAX_CONNECTIONS", 2)
+    srv = LinkServer(fs.root, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        # Connections are accepted in order, so both of these hold a slot before the third is seen.
+        holders = [socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=10) for _ in range(2)]
+        status, headers, body = raw(srv, b"GET /l/x HTTP/1.1\r\n\r\n")
+        assert (status, headers["retry-after"], body) == (503, "1", b"Service Unavailable\n")
+        for holder in holders:
+            holder.close()
+        deadline = time.monotonic() + 10
+        while raw(srv, b"GET /l/x HTTP/1.1\r\nConnection: close\r\n\r\n")[0] == 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert raw(srv, b"GET /l/x HTTP/1.1\r\nConnection: close\r\n\r\n")[0] == 404  # slots come back
+    finally:
+        srv.stop()
+        thread.join(5)
+
+
+def test_http_server_notes_go_to_the_lsfs_server_logger_with_tokens_redacted(fs, server, caplog, capfd):
+    made = fs.link(new_file(fs))
+    caplog.set_level("DEBUG", logger="lsfs.server")
+    # Four words: http.server refuses it and notes the whole request line.
+    assert raw(server, f"GET {target(made.url)} extra HTTP/1.1\r\n\r\n".encode())[0] == 400
+    mac = made.url.rsplit(".", 1)[1]
+    assert made.id in caplog.text and mac not in caplog.text
+    assert capfd.readouterr().err == ""  # nothing on standard error (http.server's default)
+
+
 # -- bookkeeping ------------------------------------------------------------------------------
 
 def test_gets_count_as_hits_and_every_request_updates_last_access(fs, server):
