@@ -259,7 +259,7 @@ def _block_text(lines: list[str], picked: list[int]) -> str:
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if len(w) > 2 and w not in _STOP}
+    return {w for w in set(_WORD.findall(text.lower())) if len(w) > 2 and w not in _STOP}
 
 
 def sentences(text: str) -> list[str]:

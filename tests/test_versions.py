@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import numpy as np
 import pytest
 
 from lsfs import LSFS
-from lsfs.errors import Locked, NotFound, Refused, UsageError, UserError
+from lsfs.errors import Locked, NotFound, OutsideRoot, Refused, UsageError, UserError
 from lsfs.store.vectors import chunk_id
 
 from conftest import CORPUS, write_tree
@@ -230,6 +231,26 @@ def test_rollback_further_back_restores_a_deleted_file_as_a_new_version(five):
     result = five.rollback(PLAN, versions=3)  # the delete is one step, then versions 5 and 4
     assert result.restored and result.target == 3 and disk(five) == V[3]
     assert [v.cause for v in five.history(PLAN).versions] == ["write"] + ["overwrite"] * 4 + ["rollback"]
+
+
+def test_restoring_never_follows_a_folder_that_became_a_link_out_of_the_root(five, tmp_path):
+    five.del_(PLAN)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(five.root / "notes")
+    (five.root / "notes").symlink_to(outside)
+    with pytest.raises(OutsideRoot):
+        five.rollback(PLAN, versions=1)
+    assert list(outside.iterdir()) == []
+
+
+def test_restoring_where_a_file_now_stands_in_the_way_is_refused(five):
+    five.del_(PLAN)
+    shutil.rmtree(five.root / "notes")
+    (five.root / "notes").write_text("a file called notes\n")
+    with pytest.raises(UserError, match="a file now stands where one of its folders was"):
+        five.rollback(PLAN, versions=1)
+    assert (five.root / "notes").read_text() == "a file called notes\n"
 
 
 # -- diff --------------------------------------------------------------------------------

@@ -221,10 +221,10 @@ def rollback(
             f"{plan.path} changed since the preview: the same arguments now mean version "
             f"{plan.target}, not {expect_target}; nothing was changed, run the command again"
         )
+    if plan.unchanged:  # nothing to confirm: the file already is what was asked for
+        return RollbackResult(plan.path, plan.target, plan.current, plan.current, False, False, 0, 0)
     if not confirm:
         raise Refused(f"{plan.describe()}; needs confirmation (confirm=True, or --yes)")
-    if plan.unchanged:
-        return RollbackResult(plan.path, plan.target, plan.current, plan.current, False, False, 0, 0)
     row = root.catalog.file_by_path(plan.path, include_deleted=True)
     data = _read(root, plan.path, root.catalog.version(row.id, plan.target))
     # The path came from the catalog: confine it again, since a folder on the way may have
