@@ -77,8 +77,12 @@ def diff(
 
 def rollback(
     name: NameArg,
-    versions: Annotated[Optional[int], typer.Option("--versions", help="Go back N versions (N-th version before the current one).")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Restore the file as it was at the end of this day (YYYY-MM-DD, local time).")] = None,
+    versions: Annotated[
+        Optional[int], typer.Option("--versions", help="Go back N versions (N-th version before the current one).")
+    ] = None,
+    to: Annotated[
+        Optional[str], typer.Option("--to", help="Restore the file as it was at the end of this day (YYYY-MM-DD, local time).")
+    ] = None,
     yes: YesOpt = False,
     root: RootOpt = None,
     json_out: JsonOpt = False,
@@ -112,7 +116,9 @@ def rollback(
 
 
 def changes(
-    since: Annotated[Optional[str], typer.Option("--since", help="Only this recent: 48h, 7d, 2w, 3mo, 1y, P1D, or a date YYYY-MM-DD.")] = None,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Only this recent: 48h, 7d, 2w, 3mo, 1y, P1D, or a date YYYY-MM-DD.")
+    ] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most this many (newest first).")] = None,
     root: RootOpt = None,
     json_out: JsonOpt = False,
