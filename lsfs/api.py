@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from lsfs import syscalls
+from lsfs.apis import change_summary as change_api
+from lsfs.apis import history as history_api
+from lsfs.apis import rollback as rollback_api
 from lsfs.errors import UserError
 from lsfs.index import Progress, SyncStats
 from lsfs.names import resolve_name
@@ -30,6 +33,7 @@ class LSFS:
     RPC_METHODS = {
         "index", "status", "search", "semantic_retrieve", "keywords_retrieve",
         "create_or_get_file", "add_", "overwrite", "del_", "delete_plan", "read", "resolve",
+        "history", "diff", "rollback_plan", "rollback", "change_summary", "changes",
         "link", "links", "revoke",
     }
 
@@ -188,6 +192,42 @@ class LSFS:
         return syscalls.read_file(self._root, name, version)
 
     # -- versions (issue 3) -------------------------------------------------------------
+    def history(self, name: str) -> history_api.History:
+        """The file's versions, oldest first (n = 1 … N, N = current content); deleted
+        files keep theirs. ``.to_dict()`` is DESIGN.md's ``history --json``."""
+        return history_api.history(self._root, name)
+
+    def diff(self, name: str, from_n: int | None = None, to_n: int | None = None) -> history_api.Diff:
+        """Unified diff between two versions; default: the previous one against the current."""
+        return history_api.diff(self._root, name, from_n, to_n)
+
+    def rollback_plan(self, name: str, versions: int | None = None, date=None) -> rollback_api.RollbackPlan:
+        """What ``rollback`` would restore (target version, diff stat), changing nothing."""
+        return rollback_api.rollback_plan(self._root, name, versions, date)
+
+    def rollback(
+        self, name: str, versions: int | None = None, date=None, *,
+        confirm: bool = True, expect_target: int | None = None,
+    ) -> rollback_api.RollbackResult:
+        """Restore version N-``versions``, or the newest version on or before ``date``
+        (YYYY-MM-DD, end of that day, local time), as a new version with cause "rollback".
+
+        Disk, keyword index and vectors change in one call; ``versions=1`` undoes it; a
+        deleted file comes back. ``confirm=False`` refuses with the plan instead (exit 3).
+        """
+        return rollback_api.rollback(
+            self._root, name, versions, date, confirm=confirm, expect_target=expect_target
+        )
+
+    def change_summary(self, name: str, content: str | bytes) -> change_api.ChangeReport:
+        """Overwrite the file with ``content`` and report what changed (lines, sections,
+        significant sentences; an LLM's summary when one is configured)."""
+        return change_api.change_summary(self._root, name, content)
+
+    def changes(self, since=None, limit: int | None = None) -> list[history_api.Change]:
+        """Recorded changes, newest first, each with time, path, cause and summary;
+        ``since``: a duration ("1d", "P1D"), a date, or None for all."""
+        return history_api.changes(self._root, since, limit)
 
     # -- composite syscalls (issue 5) ---------------------------------------------------
 

@@ -28,9 +28,11 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 from lsfs.chunk import Chunker
 from lsfs.config import Config
+from lsfs.diffsummary import summarize_texts
 from lsfs.embed import Embedder
 from lsfs.extract import ExtractFailed, Skip, extract
 from lsfs.ignore import IgnoreRules
+from lsfs.retention import drop_unreferenced, prune_versions
 from lsfs.store.catalog import Catalog, FileRow
 from lsfs.store.objects import ObjectStore
 from lsfs.store.vectors import VectorStore, chunk_id
@@ -347,6 +349,7 @@ class Indexer:
             vec_of.update(zip(fresh, self._embedder().embed(texts)))
             stats.embedded_chunks += len(fresh)
 
+        pruned: set[str] = set()
         with self.catalog.transaction():
             ids, vecs, fids, stale = [], [], [], []
             for bi, p in enumerate(batch):
@@ -356,13 +359,16 @@ class Indexer:
                     vecs.append(vec_of[(bi, ci)])
                     fids.append(fid)
                 stale += [chunk_id(fid, c.seq) for c in old_chunks[bi] if c.seq >= len(p.chunks)]
-                self._write_catalog(p, fid, stats)
+                pruned |= self._write_catalog(p, fid, stats)
             # Vectors before the commit: if we die in between, the catalog still says the
             # file needs indexing, and upserting the same ids again is harmless.
             if stale:
                 vectors.delete(stale)
             if ids:
                 vectors.upsert(ids, np.stack(vecs), fids)
+        # Objects only after the commit (see lsfs.retention).
+        if pruned:
+            drop_unreferenced(self.catalog, self.objects, pruned)
         return stats
 
     def _ensure_row(self, p: _Prepared) -> int:
@@ -378,15 +384,19 @@ class Indexer:
         p.row = self.catalog.file_by_id(fid)
         return fid
 
-    def _write_catalog(self, p: _Prepared, fid: int, stats: SyncStats) -> None:
+    def _write_catalog(self, p: _Prepared, fid: int, stats: SyncStats) -> set[str]:
+        """Record the file's new state; return content hashes that retention pruned."""
         cat = self.catalog
         was_new = p.is_new
         version = None
+        pruned: set[str] = set()
         if p.content_changed and p.sha:
             latest = cat.latest_version(fid)
             if latest is None or latest.sha256 != p.sha:
                 version = cat.add_version(fid, p.size, p.sha, p.cause)
-            cat.log_change(fid, p.rel, p.cause, version, _change_note(p, was_new))
+                pruned = prune_versions(cat, fid, self.config.max_versions, self.config.max_age_days)
+            # The previous text is still in the catalog here (replaced just below).
+            cat.log_change(fid, p.rel, p.cause, version, _change_note(p, was_new, cat.doc_text(fid)))
         if p.state == "indexed":
             cat.replace_text(fid, p.text, [(c.start, c.end, c.hash) for c in p.chunks])
         else:
@@ -406,6 +416,7 @@ class Indexer:
             stats.changed += 1
         if p.content_changed:
             stats.paths.append(p.rel)
+        return pruned
 
     def _move(self, row: FileRow, new_rel: str, st: os.stat_result) -> None:
         """The same content reappeared elsewhere: carry the lineage, embed nothing."""
@@ -439,7 +450,11 @@ class Indexer:
             self._forget(row, cause)
 
 
-def _change_note(p: _Prepared, was_new: bool) -> str:
+def _change_note(p: _Prepared, was_new: bool, old_text: str | None) -> str:
+    """The change log's summary: what changed in the text (see lsfs.diffsummary)."""
     if p.state != "indexed":
         return f"{'added' if was_new else 'changed'} ({p.state}: {p.reason})"
-    return f"{'added' if was_new else 'changed'}: {p.size} bytes, {len(p.chunks)} chunk(s)"
+    if was_new and old_text is None and p.row is not None and p.row.state == "deleted":
+        # A deleted path written again: its old text left the index with the delete.
+        return "restored: " + summarize_texts(None, p.text, p.rel).headline().removeprefix("new: ")
+    return summarize_texts(None if was_new else old_text, p.text, p.rel).headline()

@@ -358,5 +358,16 @@ class Catalog:
             (time.time() if when is None else when, file_id, path, cause, version, summary),
         )
 
+    def object_in_use(self, sha: str) -> bool:
+        """True while a version, or an active snapshot link, still needs this object."""
+        if self.query("SELECT 1 FROM versions WHERE sha256=? LIMIT 1", (sha,)):
+            return True
+        if self.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name='links'"):
+            return bool(self.query(
+                "SELECT 1 FROM links WHERE sha256=? AND revoked IS NULL "
+                "AND (expires IS NULL OR expires > ?) LIMIT 1", (sha, time.time()),
+            ))
+        return False
+
     def referenced_objects(self) -> set[str]:
         return {r[0] for r in self.query("SELECT DISTINCT sha256 FROM versions")}
