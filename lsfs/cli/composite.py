@@ -28,7 +28,8 @@ def import_(
     """Copy a folder into the root and index it; existing files are never overwritten.
 
     The source's .gitignore/.lsfsignore are honoured; symbolic links are not followed."""
-    src = source.expanduser()
+    # Absolute here: the root's owner process (lsfs watch) may run in another folder.
+    src = source.expanduser().absolute()
     with open_fs(root) as fs:
         if src.is_file() and src.suffix.lower() == ".json":
             _import_archive(fs, src, into, json_out)
