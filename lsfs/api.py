@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from lsfs import syscalls
+from lsfs import composite, syscalls
 from lsfs.apis import change_summary as change_api
 from lsfs.apis import history as history_api
 from lsfs.apis import rollback as rollback_api
@@ -35,6 +35,8 @@ class LSFS:
         "create_or_get_file", "add_", "overwrite", "del_", "delete_plan", "read", "resolve",
         "history", "diff", "rollback_plan", "rollback", "change_summary", "changes",
         "link", "links", "revoke",
+        "create", "lock_file", "unlock_file", "group_semantic", "group_keywords", "ungroup", "groups",
+        "integrated_retrieve", "file_join",
     }
 
     def __init__(self, root: Root):
@@ -230,6 +232,65 @@ class LSFS:
         return history_api.changes(self._root, since, limit)
 
     # -- composite syscalls (issue 5) ---------------------------------------------------
+    # Calls that would move or replace existing files return their plan (``done=False``)
+    # unless given ``confirm=True``; calls that only add act at once.
+    def create(
+        self, source: str | os.PathLike, dir: str | None = None, *, progress: Progress | None = None
+    ) -> composite.ImportResult:
+        """Import (copy) the folder ``source`` from outside the root into ``dir`` and index it.
+
+        ``dir`` defaults to a folder named like the source. Existing files are never
+        overwritten; the source's ignore files are honoured. See ``lsfs.composite.create``.
+        """
+        return composite.create(self._root, source, dir, progress)
+
+    def lock_file(self, name: str) -> composite.LockResult:
+        """Make the file read-only on disk and refuse every LSFS write to it until unlocked."""
+        return composite.lock_file(self._root, name)
+
+    def unlock_file(self, name: str) -> composite.LockResult:
+        """Lift a lock, restoring the file's permission bits exactly as they were."""
+        return composite.unlock_file(self._root, name)
+
+    def group_semantic(
+        self, query: str, into: str, dir: str | None = None, k: int | None = None, threshold: float | None = None,
+        *, confirm: bool = False, expect: Sequence[str] | None = None,
+    ):
+        """Move the files closest in meaning to ``query`` into the folder ``into``.
+
+        Returns the plan (``GroupPlan``; nothing moved) unless ``confirm``. Without ``k``
+        or ``threshold``: files scoring at least 60% of the best match (and 0.2), at most 50.
+        """
+        return composite.group_semantic(self._root, query, into, dir, k, threshold, confirm, expect)
+
+    def group_keywords(
+        self, keywords: Sequence[str] | str, into: str, dir: str | None = None, mode: str = "all",
+        *, confirm: bool = False, expect: Sequence[str] | None = None,
+    ):
+        """Move the files containing all (or any) of ``keywords`` into ``into``; plan unless ``confirm``."""
+        return composite.group_keywords(self._root, keywords, into, dir, mode, confirm, expect)
+
+    def ungroup(self, group_id: int | None = None, *, confirm: bool = False):
+        """Move a group's files back (default: the latest group); plan unless ``confirm``."""
+        return composite.ungroup(self._root, group_id, confirm)
+
+    def groups(self) -> list[dict]:
+        """Every recorded group, newest first."""
+        return composite.groups(self._root)
+
+    def integrated_retrieve(
+        self, query: str, keywords: Sequence[str] | str, k: int = 10, dir: str | None = None, mode: str = "all"
+    ) -> list[Hit]:
+        """Files containing the keywords (exactly), ranked by similarity in meaning to ``query``."""
+        return composite.integrated_retrieve(self._root, query, keywords, k, self._dir(dir), mode)
+
+    def file_join(self, names: Sequence[str], into: str | None = None, *, confirm: bool = False) -> composite.JoinResult:
+        """Concatenate 2+ files into ``into``, or append them to the first when ``into`` is None.
+
+        One blank line separates the parts; PDF/DOCX parts give their extracted text.
+        Overwriting an existing ``into`` returns the plan (``done=False``) unless ``confirm``.
+        """
+        return composite.file_join(self._root, list(names), into, confirm)
 
     # -- language APIs (issue 6) --------------------------------------------------------
 

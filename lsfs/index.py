@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
-from lsfs.chunk import Chunker
+from lsfs.chunk import Chunker, Title, embedding_input, find_title, with_title
 from lsfs.config import Config
 from lsfs.diffsummary import summarize_texts
 from lsfs.embed import Embedder
@@ -90,6 +90,7 @@ class _Prepared:
     kind: str | None = None
     text: str | None = None
     chunks: list = field(default_factory=list)
+    title: Title | None = None
     content_changed: bool = True
     is_new: bool = False
 
@@ -139,7 +140,10 @@ class Indexer:
         stats.seconds = time.monotonic() - started
         return stats
 
-    def sync_paths(self, paths: Iterable[str], *, cause: str = "external", data: dict[str, bytes] | None = None) -> SyncStats:
+    def sync_paths(
+        self, paths: Iterable[str], *, cause: str = "external", data: dict[str, bytes] | None = None,
+        progress: Progress | None = None,
+    ) -> SyncStats:
         """Apply what happened to exactly these paths (files or folders)."""
         started = time.monotonic()
         on_disk: dict[str, os.stat_result] = {}
@@ -164,7 +168,7 @@ class Indexer:
             elif st is None:
                 # A vanished folder: everything the catalog had below it.
                 known.update({f.path: f for f in self.catalog.live_files(rel)})
-        stats = self._apply(on_disk, known, cause, None, data or {})
+        stats = self._apply(on_disk, known, cause, progress, data or {})
         stats.seconds = time.monotonic() - started
         return stats
 
@@ -309,7 +313,8 @@ class Indexer:
             p.state, p.reason = "failed", str(exc)
             return p
         p.kind, p.text = extracted.kind, extracted.text
-        p.chunks = self.chunker.chunk(p.text)
+        p.title = find_title(p.text)
+        p.chunks = with_title(p.text, self.chunker.chunk(p.text), p.title)
         return p
 
     def _record_only(self, rel, st, row, cause, state, reason) -> _Prepared:
@@ -345,7 +350,7 @@ class Indexer:
                 else:  # a damaged vector index: embed it again
                     fresh.append(slot)
         if fresh:
-            texts = [batch[bi].text[batch[bi].chunks[ci].start : batch[bi].chunks[ci].end] for bi, ci in fresh]
+            texts = [embedding_input(batch[bi].text, batch[bi].chunks[ci], batch[bi].title) for bi, ci in fresh]
             vec_of.update(zip(fresh, self._embedder().embed(texts)))
             stats.embedded_chunks += len(fresh)
 

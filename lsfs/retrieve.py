@@ -3,7 +3,17 @@
 Keyword retrieval is exact: the trigram index proposes candidate files, and each is then
 checked against its whole extracted text, so the file set equals ``grep -rliF`` (or
 ``grep -rlF`` when case-sensitive) over the same text. Semantic retrieval ranks files by
-their best chunk's cosine similarity; hybrid fuses the BM25 and vector rankings.
+their best chunk's cosine similarity. Hybrid fuses the two in two passes:
+
+1. score = FUSE_FIRST x cosine + (1 - FUSE_FIRST) x BM25 / best BM25 of the query;
+2. pseudo-relevance feedback: the mean vector of the best chunks of the first pass's top
+   FEEDBACK_FILES files (those scoring at least FEEDBACK_MIN_RATIO of the best) is added
+   to the query vector with weight FEEDBACK_WEIGHT, the vector search runs again with it,
+   and the scores are fused once more with FUSE_FINAL.
+
+Weighted score fusion beat reciprocal-rank fusion (any k) and feedback added the most;
+the settings were chosen on half of the Cranfield queries and checked on the other half
+(``benchmarks/cranfield_tune.py``; figures in ``benchmarks/RESULTS_retrieval.md``).
 """
 
 from __future__ import annotations
@@ -20,6 +30,14 @@ from lsfs.store.catalog import Catalog
 from lsfs.store.vectors import VectorStore
 
 SNIPPET_CHARS = 240
+
+# Hybrid settings (see the module docstring).
+FUSE_FIRST = 0.6
+FEEDBACK_FILES = 4
+FEEDBACK_WEIGHT = 3.0
+FEEDBACK_MIN_RATIO = 0.7   # a feedback file scores at least this share of the best one
+FUSE_FINAL = 0.9
+FUSE_DEPTH = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words too common to rank by (the usual short English list used by search engines);
 # without it "how are LLMs …" ranks any file containing "are".
@@ -136,8 +154,8 @@ class Retriever:
 
     def ranked_keyword(self, query: str, k: int = 10, dir: str | None = None) -> list[Hit]:
         """The ``k`` best files by BM25 over the query's words (``search --mode keyword``)."""
-        _check_query(query)
-        _check_k(k)
+        check_query(query)
+        check_k(k)
         return [self._hit(fid, s, cid) for fid, s, cid in self.bm25(query, k, dir)]
 
     def _best_per_file(self, rows: Iterable[tuple[int, float, int]], n: int, dir: str | None) -> list[tuple[int, float, int]]:
@@ -162,7 +180,7 @@ class Retriever:
         In a fresh process both cost a few hundred milliseconds (model load, Chroma's
         import); overlapping them is what keeps a cold ``lsfs search`` short.
         """
-        _check_query(query)
+        check_query(query)
         embedder = self._embedder()
         getattr(embedder, "import_runtime", lambda: None)()
         box: dict = {}
@@ -183,42 +201,77 @@ class Retriever:
             raise box["error"]
         return box["vector"]
 
-    def vector_files(self, vector, n: int, dir: str | None = None) -> list[tuple[int, float, int | str]]:
-        """Files ranked by their best chunk's cosine similarity: (file id, score, chunk id)."""
+    def vector_files(
+        self, vector, n: int, dir: str | None = None, among: set[int] | None = None
+    ) -> list[tuple[int, float, int | str]]:
+        """Files ranked by their best chunk's cosine similarity: (file id, score, chunk id).
+
+        ``among`` limits the ranking to those file ids."""
         store = self._vectors()
         paths = self._paths()
+        if among is not None:
+            paths = {fid: p for fid, p in paths.items() if fid in among}
         restrict = None
-        if dir:
+        if dir or among is not None:
             restrict = [fid for fid, p in paths.items() if in_dir(p, dir)]
             if not restrict:
                 return []
         fetch = max(n * 4, 50)
         while True:
-            rows = store.query(vector, fetch, restrict if restrict is not None and len(restrict) <= 2000 else None)
+            raw = store.query(vector, fetch, restrict if restrict is not None and len(restrict) <= 2000 else None)
+            rows = [r for r in raw if r[1] in paths] if among is not None else raw
             picked = self._best_per_file(((fid, s, cid) for cid, fid, s in rows), n, dir)
-            if len(picked) >= n or len(rows) < fetch:
+            if len(picked) >= n or len(raw) < fetch:
                 return picked
             fetch *= 4
 
     def semantic(self, query: str, k: int = 5, dir: str | None = None) -> list[Hit]:
-        _check_k(k)
+        """The ``k`` files whose best chunk is most similar to ``query`` (cosine)."""
+        check_k(k)
         ranked = self.vector_files(self.query_vector(query), k, dir)
         return [self._hit(fid, score, cid) for fid, score, cid in ranked[:k]]
 
+    def file_scores(self, query: str, n: int, dir: str | None = None) -> list[tuple[str, float]]:
+        """(path, cosine) of the ``n`` files most similar to ``query``, best first."""
+        check_k(n)
+        paths = self._paths()
+        return [(paths[fid], float(s)) for fid, s, _ in self.vector_files(self.query_vector(query), n, dir)]
+
     def hybrid(self, query: str, k: int = 10, dir: str | None = None) -> list[Hit]:
-        """Reciprocal-rank fusion of the BM25 and vector rankings."""
-        _check_k(k)
-        depth = max(100, k * 4)
-        dense = self.vector_files(self.query_vector(query), depth, dir)
+        """BM25 and vectors fused by weighted scores, with one round of pseudo-relevance
+        feedback on the query vector (see the module docstring)."""
+        check_k(k)
+        depth = max(FUSE_DEPTH, k)
+        vector = self.query_vector(query)
+        dense = self.vector_files(vector, depth, dir)
         sparse = self.bm25(query, depth, dir)
-        fused: dict[int, float] = {}
-        chunk_of: dict[int, int | str] = {}
-        for ranking in (dense, sparse):
-            for rank, (fid, _, cid) in enumerate(ranking):
-                fused[fid] = fused.get(fid, 0.0) + 1.0 / (60 + rank + 1)
-                chunk_of.setdefault(fid, cid)
-        top = sorted(fused.items(), key=lambda t: -t[1])[:k]
-        return [self._hit(fid, score, chunk_of[fid]) for fid, score in top]
+        first = fuse(dense, sparse, FUSE_FIRST)
+        best_chunk = {fid: cid for fid, _, cid in dense}
+        floor = FEEDBACK_MIN_RATIO * first[0][1] if first else 0.0
+        feedback = [best_chunk[fid] for fid, s, _ in first[:FEEDBACK_FILES] if fid in best_chunk and s >= floor]
+        if feedback:
+            stored = self._vectors().get_embeddings([str(c) for c in feedback])
+            if stored:
+                import numpy as np
+
+                expanded = vector + FEEDBACK_WEIGHT * np.mean(list(stored.values()), axis=0)
+                vector = expanded / (np.linalg.norm(expanded) or 1.0)
+                dense = self.vector_files(vector, depth, dir)
+        top = fuse(dense, sparse, FUSE_FINAL)[:k]
+        return [self._hit(fid, score, cid) for fid, score, cid in top]
+
+    def integrated(
+        self, query: str, keywords: Sequence[str], k: int = 10, dir: str | None = None, mode: str = "all"
+    ) -> list[Hit]:
+        """The files containing the keywords (exactly, as ``keyword``), ranked by cosine to ``query``."""
+        check_query(query)
+        check_k(k)
+        matched = {h.path for h in self.keyword(keywords, mode, dir)}
+        if not matched:
+            return []
+        ids = {fid for fid, p in self._paths().items() if p in matched}
+        ranked = self.vector_files(self.query_vector(query), k, dir, among=ids)
+        return [self._hit(fid, score, cid) for fid, score, cid in ranked[:k]]
 
     def _hit(self, fid: int, score: float, chunk: int | str) -> Hit:
         row = self.catalog.file_by_id(fid)
@@ -232,12 +285,33 @@ class Retriever:
         return Hit(row.path, round(float(score), 6), _squash(text[start:end])[:SNIPPET_CHARS])
 
 
-def _check_query(query: str) -> None:
+def fuse(
+    dense: Sequence[tuple[int, float, int | str]], sparse: Sequence[tuple[int, float, int | str]], weight: float
+) -> list[tuple[int, float, int | str]]:
+    """Weighted score fusion: ``weight`` x cosine + (1 - weight) x BM25 / the best BM25.
+
+    Both inputs are (file id, score, chunk id), best first; a file missing from one list
+    gets 0 from it. Returns (file id, fused score, chunk id) best first, the chunk taken
+    from the vector side when there is one (it is the passage closest in meaning)."""
+    top_bm25 = sparse[0][1] if sparse and sparse[0][1] > 0 else 1.0
+    scores: dict[int, float] = {}
+    chunk_of: dict[int, int | str] = {}
+    for fid, s, cid in dense:
+        scores[fid] = weight * float(s)
+        chunk_of[fid] = cid
+    for fid, s, cid in sparse:
+        scores[fid] = scores.get(fid, 0.0) + (1.0 - weight) * float(s) / top_bm25
+        chunk_of.setdefault(fid, cid)
+    return [(fid, s, chunk_of[fid]) for fid, s in sorted(scores.items(), key=lambda t: (-t[1], t[0]))]
+
+
+def check_query(query: str) -> None:
+    """Refuse an empty or blank query (exit 1)."""
     if not isinstance(query, str) or not query.strip():
         raise UserError("the query is empty; say what to look for")
 
 
-def _check_k(k: int) -> None:
-    if not isinstance(k, int) or k <= 0:
+def check_k(k: int) -> None:
+    """Refuse a k that is not a positive whole number (exit 1)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise UserError(f"k must be a positive whole number, not {k!r}")
-
