@@ -443,7 +443,8 @@ class Indexer:
             self._vectors().delete([chunk_id(row.id, i) for i in range(row.n_chunks)])
         with self.catalog.transaction():
             self.catalog.replace_text(row.id, None, [])
-            self.catalog.update_file(row.id, state="deleted", n_chunks=0, indexed_sha=None)
+            # A lock belongs to the file that was there; a new file at this path starts unlocked.
+            self.catalog.update_file(row.id, state="deleted", n_chunks=0, indexed_sha=None, locked=0, lock_mode=None)
             self.catalog.log_change(
                 row.id, row.path, "delete", None,
                 "deleted" if cause not in ("external", "initial") else "deleted outside LSFS",

@@ -483,3 +483,16 @@ def test_integrated_retrieval_bad_inputs(fs):
     ):
         with pytest.raises(UserError, match=message):
             call()
+
+
+def test_a_new_file_where_a_locked_one_was_deleted_starts_unlocked(fs):
+    import os
+
+    fs.lock_file("kyoto")
+    os.unlink(fs.root / "travel/kyoto.md")  # another program removes it
+    fs.index()
+    (fs.root / "travel/kyoto.md").write_text("# Kyoto, rewritten")
+    fs.index()
+    fs.overwrite("travel/kyoto.md", "LSFS may write here again")
+    assert (fs.root / "travel/kyoto.md").read_text() == "LSFS may write here again"
+    assert len(fs.history("travel/kyoto.md").versions) >= 3  # the old history continues
