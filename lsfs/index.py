@@ -35,6 +35,9 @@ from lsfs.store.vectors import VectorStore, chunk_id
 
 log = logging.getLogger("lsfs.index")
 
+# Failures that depend on the file's permissions, not its content: always try again.
+_RETRY_REASONS = ("permission denied",)
+
 # Chunks gathered before one embedding call and one catalog transaction.
 BATCH_CHUNKS = 64
 BATCH_FILES = 200
@@ -133,7 +136,14 @@ class Indexer:
         stats.seconds = time.monotonic() - started
         return stats
 
-    def sync_paths(self, paths: Iterable[str], *, cause: str = "external", data: dict[str, bytes] | None = None) -> SyncStats:
+    def sync_paths(
+        self,
+        paths: Iterable[str],
+        *,
+        cause: str = "external",
+        data: dict[str, bytes] | None = None,
+        progress: Progress | None = None,
+    ) -> SyncStats:
         """Apply what happened to exactly these paths (files or folders)."""
         started = time.monotonic()
         on_disk: dict[str, os.stat_result] = {}
@@ -158,7 +168,7 @@ class Indexer:
             elif st is None:
                 # A vanished folder: everything the catalog had below it.
                 known.update({f.path: f for f in self.catalog.live_files(rel)})
-        stats = self._apply(on_disk, known, cause, None, data or {})
+        stats = self._apply(on_disk, known, cause, progress, data or {})
         stats.seconds = time.monotonic() - started
         return stats
 
@@ -226,6 +236,8 @@ class Indexer:
             (row.size, row.mtime_ns, row.inode) == _signature(st)
             and row.sha256 is not None
             and (row.indexed_sha == row.sha256 or row.state in ("skipped", "failed"))
+            # A chmod that makes a file readable again changes none of the signature.
+            and not (row.state == "failed" and row.reason in _RETRY_REASONS)
         )
 
     def _read(self, rel: str, st: os.stat_result) -> tuple[str, int, bytes | None, os.stat_result]:
@@ -393,6 +405,50 @@ class Indexer:
             self.sync_paths([new_rel])
             return
         self._move(row, new_rel, os.lstat(self.root / new_rel))
+
+    def move_tree(self, old_rel: str, new_rel: str) -> int:
+        """Something renamed a file or a folder on disk: carry every catalog row at or
+        below ``old_rel`` to ``new_rel`` in one transaction, embedding nothing.
+
+        Stat signatures are kept, so a following sync still notices content that changed
+        after the rename. Live rows already at the destination are stale (a rename cannot
+        land on a non-empty folder) and are forgotten first. Returns the rows moved.
+        """
+        rows = self.catalog.live_files(old_rel)
+        if not rows:
+            return 0
+        stale = [r for r in self.catalog.live_files(new_rel) if r.id not in {x.id for x in rows}]
+        for row in stale:
+            self._forget(row, "external")
+        with self.catalog.transaction():
+            for row in rows:
+                path = new_rel + row.path[len(old_rel):]
+                self.catalog.update_file(row.id, path=path)
+                self.catalog.log_change(row.id, path, "move", None, f"moved from {row.path}")
+        return len(rows)
+
+    def repair_vectors(self) -> tuple[int, int]:
+        """Make the vector index match the catalog after a crash.
+
+        Vectors are written just before the catalog commits, so a process killed in
+        between leaves vectors for rows that never existed (deleted here), and one killed
+        while forgetting a file leaves rows whose vectors are gone (marked for
+        re-indexing, which the next sync does). Returns (vectors removed, files marked).
+        """
+        expected: dict[str, int] = {}
+        for fid, seq in self.catalog.query(
+            "SELECT c.file_id, c.seq FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.state = 'indexed'"
+        ):
+            expected[chunk_id(fid, seq)] = fid
+        have = set(self._vectors().all_ids())
+        extra = [cid for cid in have if cid not in expected]
+        if extra:
+            self._vectors().delete(extra)
+        missing = {fid for cid, fid in expected.items() if cid not in have}
+        with self.catalog.transaction():
+            for fid in missing:
+                self.catalog.update_file(fid, indexed_sha=None)
+        return len(extra), len(missing)
 
     def _forget(self, row: FileRow, cause: str) -> None:
         """A file left the disk: drop it from both indexes, keep its history."""

@@ -17,9 +17,9 @@ app = typer.Typer(
 )
 
 # Registration order is the order of `lsfs --help`.
-from lsfs.cli import indexing, search, files  # noqa: E402
+from lsfs.cli import indexing, search, files, watch  # noqa: E402
 
-for module in (indexing, search, files):
+for module in (indexing, search, files, watch):
     module.register(app)
 
 
