@@ -112,6 +112,7 @@ class Indexer:
         self._vectors = vectors
         self._embedder = embedder
         self._chunker: Chunker | None = None
+        self._sha_indexed = False
         self.ignore = IgnoreRules(self.root, config.ignore)
 
     @property
@@ -211,8 +212,10 @@ class Indexer:
                 progress.advance()
             if prepared is None:
                 continue
-            if row is None and prepared.sha in by_sha:
-                source = by_sha.pop(prepared.sha)
+            source = None
+            if row is None and prepared.sha:
+                source = by_sha.pop(prepared.sha, None) or self._vanished_elsewhere(prepared.sha, on_disk)
+            if source is not None:
                 vanished.pop(source.path, None)
                 self._move(source, rel, st)
                 stats.moved += 1
@@ -230,6 +233,22 @@ class Indexer:
         if progress:
             progress.finish()
         return stats
+
+    def _vanished_elsewhere(self, sha: str, on_disk: dict) -> FileRow | None:
+        """A live row with this content whose file is gone, outside this sync's scope.
+
+        The supervisor sees a move's two halves in different batches when the target
+        folder is brand new (inotify reports the source's disappearance half a second
+        later), and ``lsfs index DIR`` covers only one end of a move out of DIR.
+        """
+        if not self._sha_indexed:
+            self.catalog.ensure_schema(["CREATE INDEX IF NOT EXISTS files_sha ON files(sha256)"])
+            self._sha_indexed = True
+        for (fid,) in self.catalog.query("SELECT id FROM files WHERE sha256=? AND state != 'deleted'", (sha,)):
+            row = self.catalog.file_by_id(fid)
+            if row.path not in on_disk and not os.path.lexists(self.root / row.path):
+                return row
+        return None
 
     def _unchanged(self, row: FileRow, st: os.stat_result) -> bool:
         return (
@@ -276,7 +295,7 @@ class Indexer:
             return self._record_only(rel, st, row, cause, "failed", reason)
         p = _Prepared(rel, row, st, sha, size, cause)
         p.content_changed = row is None or row.sha256 != sha
-        if row is not None and not p.content_changed and row.indexed_sha == sha:
+        if row is not None and not p.content_changed and row.indexed_sha == sha and row.state == "indexed":
             # Touched, not changed: remember the new stat signature and stop.
             self.catalog.update_file(row.id, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
             return None
