@@ -650,3 +650,29 @@ def test_an_unreadable_file_is_recorded_and_indexed_once_readable(watched):
     assert live_row(root, "locked/secret.txt").reason == "permission denied"
     (root / "locked/secret.txt").chmod(0o644)  # chmod alone changes no size, mtime or inode
     eventually(lambda: live_row(root, "locked/secret.txt").state == "indexed", "the file to be read again")
+
+
+def test_a_file_unreadable_for_a_while_is_indexed_once_a_chmod_makes_it_readable(fs, monkeypatch):
+    # The tests run as root, whom the kernel never refuses; refuse like it does for others.
+    import lsfs.index
+
+    real_open = os.open
+    secret = str(fs.root / "notes/secret.txt")
+
+    def guarded_open(path, flags, *args, **kwargs):
+        if str(path) == secret:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    write_tree(fs.root, {"notes/secret.txt": "the treasure is buried under the old oak"})
+    fs.index()
+    monkeypatch.setattr(lsfs.index.os, "open", guarded_open)  # "chmod 000"
+    os.utime(fs.root / "notes/secret.txt", ns=(1, 1))  # and a new mtime, so LSFS looks again
+    fs.index()
+    assert fs.keywords_retrieve(["treasure"]) == []
+    row = fs._root.catalog.file_by_path("notes/secret.txt")
+    assert (row.state, row.reason) == ("failed", "permission denied")
+    monkeypatch.undo()  # "chmod 644": nothing in size, mtime or inode changes
+    stats = fs.index()
+    assert stats.changed == 1 and fs._root.catalog.file_by_path("notes/secret.txt").state == "indexed"
+    assert fs.keywords_retrieve(["treasure"])[0].path == "notes/secret.txt"
