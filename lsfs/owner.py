@@ -226,7 +226,9 @@ def decode_error(data: dict) -> LSFSError:
 
 
 def dumps(message: dict) -> bytes:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    # ASCII with escapes: a file name that is not valid UTF-8 (a lone surrogate in Python)
+    # still travels, and comes back as the same string.
+    return json.dumps(message, separators=(",", ":")).encode("ascii") + b"\n"
 
 
 # -- the client ------------------------------------------------------------------------

@@ -56,6 +56,10 @@ class _Stopping(Exception):
     """Raised inside a long sync when the supervisor is asked to stop."""
 
 
+class _RootGone(Exception):
+    """The root folder (or its state) disappeared from under the supervisor."""
+
+
 class _StopCheck:
     """A progress sink that aborts a long sync between files once stop is requested.
 
@@ -202,7 +206,7 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if self.error is not None:
-            raise LSFSError(f"{self.error} (see .lsfs/logs/ with --debug); restart 'lsfs watch'")
+            raise LSFSError(self.error)
 
     # -- serving other processes -----------------------------------------------------------
     def call(self, method: str, args: tuple = (), kwargs: dict | None = None) -> Any:
@@ -342,14 +346,20 @@ class Supervisor:
                     self._run_batch(batch)
                 if time.monotonic() - last_health >= HEALTH_CHECK_S:
                     last_health = time.monotonic()
+                    self._check_root()
                     if not self._observer_alive() and not self._stop.is_set():
                         self._fall_back("the inotify watcher stopped")
                         self.buffer.request_rescan("the watcher stopped")
         except _Stopping:
             pass
+        except _RootGone as exc:
+            self.error = f"stopped: {exc}"
+            self.state = "failed"
+            self._stop.set()
         except Exception as exc:  # a bug or a broken store: say so, stop serving
             log.exception("supervisor loop failed")
-            self.error = f"the supervisor stopped syncing: {type(exc).__name__}: {exc}"
+            self.error = (f"the supervisor stopped syncing: {type(exc).__name__}: {exc} "
+                          "(with --debug the details go to .lsfs/logs/); restart 'lsfs watch'")
             self.state = "failed"
             self._stop.set()
 
@@ -364,7 +374,13 @@ class Supervisor:
         self._count(stats)
         self._report("reconciled: " + _describe(stats, time.monotonic() - started))
 
+    def _check_root(self) -> None:
+        if not (self.state_dir / "catalog.db").exists():
+            # Root deleted, moved or unmounted: a sync now would record every file as deleted.
+            raise _RootGone(f"{self.path} or its {STATE_DIR}/ is gone (moved, deleted or unmounted?)")
+
     def _run_batch(self, batch, *, full: bool = False) -> None:
+        self._check_root()
         started = time.monotonic()
         moved = 0
         try:
@@ -381,7 +397,7 @@ class Supervisor:
                     for move in batch.moves:
                         moved += self._apply_move(move)
                     stats = idx.sync_paths(batch.paths | folders, cause="external", progress=check)
-        except _Stopping:
+        except (_Stopping, _RootGone):
             raise
         except Exception as exc:
             self.totals["errors"] += 1

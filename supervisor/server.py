@@ -55,12 +55,8 @@ class OwnerServer:
             _private_dir(self.path.parent)
         _remove_stale(self.path)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        # umask, not a chmod after bind: no moment when another user could connect.
-        old = os.umask(0o177)
-        try:
-            listener.bind(str(self.path))
-        finally:
-            os.umask(old)
+        listener.bind(str(self.path))
+        # Nobody can connect before listen(), so there is no moment of a wider mode.
         os.chmod(self.path, 0o600)
         listener.listen(64)
         listener.settimeout(0.2)

@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -516,6 +517,18 @@ def test_watch_needs_an_lsfs_root(tmp_path):
     assert r.code == 1 and "does not exist" in r.err
     r = run_cli("watch", "--root", str(tmp_path), "--poll", "0")
     assert r.code == 2
+
+
+def test_a_supervisor_whose_root_disappears_stops_instead_of_forgetting_every_file(root):
+    proc = start_watch(root)
+    wait_watching(root, proc)
+    shutil.move(str(root), str(root.parent / "elsewhere"))
+    (root / "notes").mkdir(parents=True)  # an empty folder where the root was
+    (root / "notes/new.txt").write_text("x")
+    assert proc.wait(timeout=WAIT_S) == 1
+    assert "is gone" in log_of(proc)
+    moved = root.parent / "elsewhere"
+    assert causes(moved, "notes/cnn.md") == ["initial"] and live_row(moved, "notes/cnn.md") is not None
 
 
 def test_polling_mode_follows_changes_without_inotify(root):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,15 @@ def watch(
         raise UserError(f"root {path} does not exist")
     if (path / ".lsfs").is_dir():
         configure_logging(path / ".lsfs", None)
-    Supervisor(path, poll=poll, report=_say).run()
+    # Progress goes to the terminal through ``report``; only failures also come from the log.
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setLevel(logging.ERROR)
+    terminal.setFormatter(logging.Formatter("%(asctime)s lsfs watch: error: %(message)s", "%H:%M:%S"))
+    logging.getLogger("lsfs").addHandler(terminal)
+    try:
+        Supervisor(path, poll=poll, report=_say).run()
+    finally:
+        logging.getLogger("lsfs").removeHandler(terminal)
 
 
 def _say(line: str) -> None:
