@@ -185,7 +185,7 @@ def wait_consistent(root: Path, client, changed: dict[str, bytes], started: floa
             (done,) = cat.query(f"SELECT count(*) FROM files WHERE state='indexed' AND indexed_sha IN ({shas})")[0]
             if done >= len(changed) and client.hello()["pending"] == 0:
                 return time.perf_counter() - started
-            time.sleep(0.05)
+            time.sleep(0.2)
     finally:
         cat.close()
     raise SystemExit(f"not consistent after {timeout} s")

@@ -391,6 +391,8 @@ class Supervisor:
                     idx.ignore.forget(folder)
                 check = _StopCheck(self._stop)
                 if full or batch.rescan or "" in folders:
+                    if batch and batch.rescan:
+                        self._report(f"rescanning the whole folder: {batch.reason}")
                     idx.ignore.forget()
                     stats = idx.sync(cause="external", progress=check)
                 else:

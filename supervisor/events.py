@@ -85,6 +85,7 @@ class Batch:
     moves: list[Moved] = field(default_factory=list)
     folders: set[str] = field(default_factory=set)  # whose ignore rules changed
     rescan: bool = False
+    reason: str = ""  # why a full rescan is needed
     changes: int = 0  # how many changes were folded into this batch
 
     def __bool__(self) -> bool:
@@ -212,6 +213,7 @@ class ChangeBuffer:
         b = self._batch
         if not b.rescan:
             log.warning("full rescan: %s", reason)
+            b.reason = reason
         b.rescan = True
         b.paths.clear()
         b.moves.clear()

@@ -239,6 +239,23 @@ def test_a_lost_event_queue_means_a_full_rescan():
     assert batch.rescan and not batch.paths
 
 
+def test_an_inotify_overflow_reported_by_watchdog_becomes_a_rescan():
+    import logging
+
+    from supervisor.events import OverflowAlarm
+
+    buf = ChangeBuffer(quiet=0)
+    alarm = OverflowAlarm(buf)
+    alarm.install()
+    try:
+        buf.add(Changed("a.txt"))
+        logging.getLogger(OverflowAlarm.LOGGER).warning("Inotify queue overflowed; filesystem events were lost")
+    finally:
+        alarm.remove()
+    batch = buf.take(threading.Event(), timeout=5)
+    assert batch.rescan and "overflowed" in batch.reason
+
+
 def test_watchdogs_per_file_echo_of_a_folder_move_is_folded_into_it(tmp_path):
     t = translator(tmp_path)
     buf = ChangeBuffer(quiet=0)
@@ -426,6 +443,19 @@ def test_a_write_through_the_socket_is_not_processed_again_when_seen_on_disk(wat
     cat.close()
 
 
+def test_a_burst_of_saves_to_one_file_is_coalesced(watched):
+    root, client = watched.root, watched.client
+    before = embedded(client)
+    target = root / "notes/burst.md"
+    for i in range(20):
+        target.write_text(f"draft {i} of a note about puffins" + (" final" if i == 19 else ""))
+    eventually(lambda: grep(client, "puffins final") == ["notes/burst.md"], "the last save to be indexed")
+    settle(root, client)
+    # 20 saves within milliseconds: one sync (two if the machine stalled mid-burst), not 20.
+    assert len(causes(root, "notes/burst.md")) <= 2
+    assert embedded(client) - before <= 3  # the note (1 chunk, twice at most) and the sentinel
+
+
 def test_files_that_live_for_an_instant_leave_nothing_behind(watched):
     root, client = watched.root, watched.client
     for i in range(50):
@@ -601,6 +631,27 @@ def test_kill_9_during_a_burst_then_restart_ends_consistent(tmp_path):
             assert grep(client, "rewritten after the crash") == sorted(f"burst/n{200 + i:03d}.txt" for i in range(5))
     finally:
         assert stop_watch(proc) == 0, log_of(proc)
+    assert_consistent(root)
+
+
+def test_vectors_left_inconsistent_by_a_crash_are_repaired_on_start(root):
+    from supervisor import Supervisor
+
+    with LSFS.open(root) as fs:
+        r = fs._root
+        cnn = r.catalog.file_by_path("notes/cnn.md")
+        r.vectors().delete([f"{cnn.id}:0"])  # killed while forgetting the file
+        r.vectors().upsert(["9999:0"], r.embedder().embed(["orphan"]), [9999])  # killed before the commit
+    lines = []
+    sup = Supervisor(root, report=lines.append)
+    sup.start()
+    try:
+        eventually(lambda: sup.state == "watching", "the supervisor to reconcile")
+        hits = sup.call("semantic_retrieve", ("small filters sliding over an image",), {"k": 1})
+        assert hits[0].path == "notes/cnn.md"
+    finally:
+        sup.stop()
+    assert any("1 stray vectors removed, 1 files to re-embed" in line for line in lines), lines
     assert_consistent(root)
 
 
