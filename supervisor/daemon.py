@@ -48,6 +48,8 @@ POLL_ENV = "LSFS_WATCH_POLL"
 FALLBACK_POLL_S = 2.0
 HEALTH_CHECK_S = 5.0
 RETRY_AFTER_ERROR_S = 10.0
+# Paths synced under one hold of the write lock.
+SYNC_GROUP = 64
 
 Report = Callable[[str], None]
 
@@ -382,23 +384,30 @@ class Supervisor:
     def _run_batch(self, batch, *, full: bool = False) -> None:
         self._check_root()
         started = time.monotonic()
-        moved = 0
+        stats = SyncStats()
         try:
-            with self._write_lock:
-                idx = self.root.indexer
-                folders = batch.folders if batch else set()
-                for folder in folders:
-                    idx.ignore.forget(folder)
-                check = _StopCheck(self._stop)
-                if full or batch.rescan or "" in folders:
-                    if batch and batch.rescan:
-                        self._report(f"rescanning the whole folder: {batch.reason}")
+            idx = self.root.indexer
+            folders = batch.folders if batch else set()
+            check = _StopCheck(self._stop)
+            if full or batch.rescan or "" in folders:
+                if batch and batch.rescan:
+                    self._report(f"rescanning the whole folder: {batch.reason}")
+                with self._write_lock:
                     idx.ignore.forget()
                     stats = idx.sync(cause="external", progress=check)
-                else:
+            else:
+                with self._write_lock:
+                    for folder in folders:
+                        idx.ignore.forget(folder)
                     for move in batch.moves:
-                        moved += self._apply_move(move)
-                    stats = idx.sync_paths(batch.paths | folders, cause="external", progress=check)
+                        stats.moved += self._apply_move(move)
+                # In groups, so a write sent through the socket waits for one group, not
+                # for a whole git checkout. Paths still on disk go first and vanished ones
+                # last: a file whose content reappeared elsewhere is then seen as moved.
+                for group in self._groups(batch.paths | folders):
+                    check.advance(0)
+                    with self._write_lock:
+                        stats.add(idx.sync_paths(group, cause="external", progress=check))
         except (_Stopping, _RootGone):
             raise
         except Exception as exc:
@@ -408,10 +417,16 @@ class Supervisor:
             if not self._stop.wait(RETRY_AFTER_ERROR_S):
                 self.buffer.request_rescan("retry after a failed sync")
             return
-        stats.moved += moved
         self._count(stats)
         if stats.new or stats.changed or stats.deleted or stats.moved or stats.skipped or stats.failed:
             self._report("synced: " + _describe(stats, time.monotonic() - started))
+
+    def _groups(self, paths: set[str]) -> list[list[str]]:
+        present, gone = [], []
+        for rel in sorted(paths):
+            (present if os.path.lexists(self.path / rel) else gone).append(rel)
+        groups = [present[i : i + SYNC_GROUP] for i in range(0, len(present), SYNC_GROUP)]
+        return groups + ([gone] if gone else [])
 
     def _apply_move(self, move) -> int:
         """Carry history along a rename, if the disk still shows that rename happened."""
