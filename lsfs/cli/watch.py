@@ -23,8 +23,7 @@ def watch(
 ) -> None:
     """Keep the index and versions in sync with everything that happens in the folder.
 
-    Runs until Ctrl-C or SIGTERM. While it runs, other lsfs commands on this root are
-    answered by it (fast searches, writes seen at once by everyone)."""
+    Runs until Ctrl-C or SIGTERM; meanwhile other lsfs commands on this root go through it."""
     from lsfs.paths import find_root
     from lsfs.root import configure_logging
     from supervisor import Supervisor
