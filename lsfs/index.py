@@ -39,6 +39,9 @@ from lsfs.store.vectors import VectorStore, chunk_id
 
 log = logging.getLogger("lsfs.index")
 
+# Failures that depend on the file's permissions, not its content: always try again.
+_RETRY_REASONS = ("permission denied",)
+
 # Chunks gathered before one embedding call and one catalog transaction.
 BATCH_CHUNKS = 64
 BATCH_FILES = 200
@@ -116,6 +119,7 @@ class Indexer:
         self._vectors = vectors
         self._embedder = embedder
         self._chunker: Chunker | None = None
+        self._sha_indexed = False
         self.ignore = IgnoreRules(self.root, config.ignore)
 
     @property
@@ -141,7 +145,11 @@ class Indexer:
         return stats
 
     def sync_paths(
-        self, paths: Iterable[str], *, cause: str = "external", data: dict[str, bytes] | None = None,
+        self,
+        paths: Iterable[str],
+        *,
+        cause: str = "external",
+        data: dict[str, bytes] | None = None,
         progress: Progress | None = None,
     ) -> SyncStats:
         """Apply what happened to exactly these paths (files or folders)."""
@@ -210,8 +218,10 @@ class Indexer:
                 progress.advance()
             if prepared is None:
                 continue
-            if row is None and prepared.sha in by_sha:
-                source = by_sha.pop(prepared.sha)
+            source = None
+            if row is None and prepared.sha:
+                source = by_sha.pop(prepared.sha, None) or self._vanished_elsewhere(prepared.sha, on_disk)
+            if source is not None:
                 vanished.pop(source.path, None)
                 self._move(source, rel, st)
                 stats.moved += 1
@@ -254,11 +264,29 @@ class Indexer:
                     ahead.append((nxt, pool.submit(self._prepare, *nxt, cause, data.get(nxt[0]))))
                 yield item, future.result()
 
+    def _vanished_elsewhere(self, sha: str, on_disk: dict) -> FileRow | None:
+        """A live row with this content whose file is gone, outside this sync's scope.
+
+        The supervisor sees a move's two halves in different batches when the target
+        folder is brand new (inotify reports the source's disappearance half a second
+        later), and ``lsfs index DIR`` covers only one end of a move out of DIR.
+        """
+        if not self._sha_indexed:
+            self.catalog.ensure_schema(["CREATE INDEX IF NOT EXISTS files_sha ON files(sha256)"])
+            self._sha_indexed = True
+        for (fid,) in self.catalog.query("SELECT id FROM files WHERE sha256=? AND state != 'deleted'", (sha,)):
+            row = self.catalog.file_by_id(fid)
+            if row.path not in on_disk and not os.path.lexists(self.root / row.path):
+                return row
+        return None
+
     def _unchanged(self, row: FileRow, st: os.stat_result) -> bool:
         return (
             (row.size, row.mtime_ns, row.inode) == _signature(st)
             and row.sha256 is not None
             and (row.indexed_sha == row.sha256 or row.state in ("skipped", "failed"))
+            # A chmod that makes a file readable again changes none of the signature.
+            and not (row.state == "failed" and row.reason in _RETRY_REASONS)
         )
 
     def _read(self, rel: str, st: os.stat_result) -> tuple[str, int, bytes | None, os.stat_result]:
@@ -297,7 +325,7 @@ class Indexer:
             return self._record_only(rel, st, row, cause, "failed", reason)
         p = _Prepared(rel, row, st, sha, size, cause)
         p.content_changed = row is None or row.sha256 != sha
-        if row is not None and not p.content_changed and row.indexed_sha == sha:
+        if row is not None and not p.content_changed and row.indexed_sha == sha and row.state == "indexed":
             # Touched, not changed: remember the new stat signature and stop.
             self.catalog.update_file(row.id, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
             return None
@@ -436,6 +464,50 @@ class Indexer:
             self.sync_paths([new_rel])
             return
         self._move(row, new_rel, os.lstat(self.root / new_rel))
+
+    def move_tree(self, old_rel: str, new_rel: str) -> int:
+        """Something renamed a file or a folder on disk: carry every catalog row at or
+        below ``old_rel`` to ``new_rel`` in one transaction, embedding nothing.
+
+        Stat signatures are kept, so a following sync still notices content that changed
+        after the rename. Live rows already at the destination are stale (a rename cannot
+        land on a non-empty folder) and are forgotten first. Returns the rows moved.
+        """
+        rows = self.catalog.live_files(old_rel)
+        if not rows:
+            return 0
+        stale = [r for r in self.catalog.live_files(new_rel) if r.id not in {x.id for x in rows}]
+        for row in stale:
+            self._forget(row, "external")
+        with self.catalog.transaction():
+            for row in rows:
+                path = new_rel + row.path[len(old_rel):]
+                self.catalog.update_file(row.id, path=path)
+                self.catalog.log_change(row.id, path, "move", None, f"moved from {row.path}")
+        return len(rows)
+
+    def repair_vectors(self) -> tuple[int, int]:
+        """Make the vector index match the catalog after a crash.
+
+        Vectors are written just before the catalog commits, so a process killed in
+        between leaves vectors for rows that never existed (deleted here), and one killed
+        while forgetting a file leaves rows whose vectors are gone (marked for
+        re-indexing, which the next sync does). Returns (vectors removed, files marked).
+        """
+        expected: dict[str, int] = {}
+        for fid, seq in self.catalog.query(
+            "SELECT c.file_id, c.seq FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.state = 'indexed'"
+        ):
+            expected[chunk_id(fid, seq)] = fid
+        have = set(self._vectors().all_ids())
+        extra = [cid for cid in have if cid not in expected]
+        if extra:
+            self._vectors().delete(extra)
+        missing = {fid for cid, fid in expected.items() if cid not in have}
+        with self.catalog.transaction():
+            for fid in missing:
+                self.catalog.update_file(fid, indexed_sha=None)
+        return len(extra), len(missing)
 
     def _forget(self, row: FileRow, cause: str) -> None:
         """A file left the disk: drop it from both indexes, keep its history."""

@@ -21,13 +21,15 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from lsfs.embed import Embedder
 from lsfs.errors import UserError
 from lsfs.paths import in_dir
-from lsfs.store.catalog import Catalog
-from lsfs.store.vectors import VectorStore
+
+if TYPE_CHECKING:  # cheap to import: a client of the owner socket decodes Hits
+    from lsfs.embed import Embedder
+    from lsfs.store.catalog import Catalog
+    from lsfs.store.vectors import VectorStore
 
 SNIPPET_CHARS = 240
 

@@ -23,15 +23,43 @@ DirOpt = Annotated[Optional[str], typer.Option("--in", help="Only inside this fo
 
 
 def _open(root: Path | None, readonly: bool):
+    """The running owner's ``RemoteLSFS`` if a supervisor answers (writing commands), else
+    the root opened here: under its lock, or read-only (the catalog only)."""
+    from lsfs.errors import Busy
+
+    if readonly:
+        from lsfs.api import LSFS
+
+        return LSFS.open(root, readonly=True)
+    from lsfs import owner
+    from lsfs.paths import find_root
+
+    path = Path(root).expanduser() if root is not None else find_root()
+    if path.is_dir():
+        remote = owner.connect(path)
+        if remote is not None:
+            return remote
     from lsfs.api import LSFS
 
-    return LSFS.open(root, readonly=readonly)
+    try:
+        return LSFS.open(path, readonly=False)
+    except Busy:
+        # A supervisor that was starting up while we waited for the lock answers now.
+        remote = owner.connect(path)
+        if remote is None:
+            raise
+        return remote
 
 
 @contextmanager
 def open_fs(root: Path | None, *, readonly: bool = False) -> Iterator:
-    """The root for one command. ``readonly`` commands read only the catalog, which is
-    safe beside any writer, and need no lock."""
+    """The root for one command; the one place the CLI chooses how to reach it.
+
+    With a supervisor (``lsfs watch``) running, writing commands go to it over the owner
+    socket: it alone may open the vector store, and its warm model answers fast.
+    Otherwise the command opens the root itself, holding the root's lock until done.
+    ``readonly`` commands read only the catalog, which is safe beside any writer, and
+    need no lock."""
     fs = _open(root, readonly)
     try:
         yield fs

@@ -79,8 +79,11 @@ def status(
     json_out: JsonOpt = False,
 ) -> None:
     """Counts of indexed, skipped and failed files, chunks and versions."""
+    from lsfs import owner
+
     with open_fs(root, readonly=True) as fs:
         st = fs.status(files=files)
+    st["supervisor"] = owner.probe(st["root"])
     if json_out:
         emit_json(st)
         return
@@ -88,6 +91,8 @@ def status(
     typer.echo(f"root: {st['root']}")
     typer.echo(f"files: {f['indexed']} indexed, {f['skipped']} skipped, {f['failed']} failed, {st['deleted']} deleted")
     typer.echo(f"chunks: {st['chunks']}   versions: {st['versions']}")
+    sup = st["supervisor"]
+    typer.echo(f"supervisor: running (pid {sup['pid']}, {sup['state']})" if sup["running"] else "supervisor: not running")
     if st["stale"]:
         typer.echo(f"{st['stale']} file(s) changed since indexing; run 'lsfs index'")
     if files:
