@@ -36,6 +36,8 @@ __all__ = [
     "search_date",
     "word_to_int",
     "NUMBER_WORDS",
+    "NUMBER_RE",
+    "COUNT_RE",
     "MONTHS",
     "WEEKDAYS",
 ]
@@ -63,8 +65,19 @@ for _t in _TENS:
         NUMBER_WORDS[f"{_t}-{_u}"] = NUMBER_WORDS[_t] + NUMBER_WORDS[_u]
         NUMBER_WORDS[f"{_t} {_u}"] = NUMBER_WORDS[_t] + NUMBER_WORDS[_u]
 
-# Longest first, so "a couple of" wins over "a".
-NUMBER_RE = "|".join(re.escape(w) for w in sorted(NUMBER_WORDS, key=len, reverse=True))
+# The same words as patterns, built from parts rather than listed one by one: a regex with
+# 170 alternatives costs ~100 ms to compile in every pattern that embeds it. Multi-word forms
+# come first so "a couple of" wins over "a", and tens/teens before units ("sixty" not "six").
+_UNITS_RE = "one|two|three|four|five|six|seven|eight|nine"
+_TEENS_RE = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS_RE = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_MULTI_RE = (r"half\s+a\s+dozen|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+pair\s+of|a\s+few|"
+             r"a\s+handful(?:\s+of)?|a\s+dozen|a\s+single|one\s+single|a\s+hundred")
+# counts a user gives ("two", "a few", "twenty-one"); no bare "a"
+COUNT_RE = (rf"(?:{_MULTI_RE}|(?:{_TENS_RE})(?:[\s-](?:{_UNITS_RE}))?|{_TEENS_RE}|{_UNITS_RE}|"
+            rf"hundred|few|several|dozen)")
+# also "a week", "an hour", "zero"
+NUMBER_RE = rf"(?:{COUNT_RE}|zero|single|both|an?)"
 
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,

@@ -44,7 +44,12 @@ from lsfs.timeparse import NUMBER_WORDS, search_date, search_duration
 
 def _h_retrieve(ctx: Ctx, text: str | None = None, *, summary: bool = False):
     text = ctx.text if text is None else text
-    grep = re.match(r"^grep\w*\s+(?:for\s+)?", text, re.I)
+    # "keyword search: a, b" names the mode outright, like grep; "semantic search for X" and
+    # "hybrid search for X" only announce what the wording will show anyway
+    text = re.sub(r"^(?:semantic|integrated|hybrid)\s+search\w*\s+(?:for\s+)?", "find ", text,
+                  flags=re.I)
+    grep = re.match(r"^(?:grep\w*|(?:full[- ]text\s+|text\s+|keywords?\s+)search\w*)\s*:?\s*"
+                    r"(?:for\s+)?", text, re.I)
     text, k, d = count_and_dir(ctx, text)
     if grep:
         rest = text[grep.end():] if text.lower().startswith(grep.group(0).lower()) else text
@@ -82,7 +87,8 @@ def _h_summary(ctx: Ctx):
         rf"get\s+(?:me\s+)?|i\s+want\s+|need\s+)?(?:an?\s+|the\s+)?(?:short\s+|brief\s+|quick\s+|"
         rf"one[- ]paragraph\s+)*(?:{SUMMARY_WORD}|boil\s+down)\w*\s*(?:of|for|on|about)?\s*"
         rf"(?:what\s+)?", "", text, flags=re.I).strip()
-    body = re.sub(r"^(?:what\s+(?:is|'s)\s+(?:in\s+)?|what\s+does\s+)", "", body, flags=re.I)
+    body = re.sub(r"^(?:what\s+(?:is|'s)\s+(?:in\s+)?|what\s+do(?:es)?\s+)", "", body, flags=re.I)
+    body = re.sub(r"\s+(?:say|says|is\s+about|are\s+about)\s*$", "", body, flags=re.I)
     files = ctx.files(body)
     plural = re.search(rf"\b{PLURAL}\b", command_part(mask_files(ctx, body)), re.I)
     if files and not plural and not KEYWORD_CUE_RE.search(body):
@@ -245,7 +251,7 @@ def _h_link(ctx: Ctx):
     body = re.sub(r"^(?:shar\w*|publish\w*|link|links|make|"
                   r"(?:creat|mak|generat|get|giv|send|produc|build|need|want)\w*\s+(?:me\s+)?(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}?"
                   r"(?:link|url))\s*(?:to|for|of|on)?\s*", "", text, flags=re.I)
-    name = file_name(ctx, body) or file_name(ctx, text)
+    name = file_name(ctx, body)
     if not name:
         raise UserError("say which file to share, e.g. 'share report.md for 3 months'")
     return ("link", {"name": name, "expires": expires})
@@ -474,7 +480,8 @@ def _h_write(ctx: Ctx):
     if not name or content is None:
         raise UserError("say which file and its new text, e.g. \"overwrite notes.md with "
                         "'hello'\"")
-    if re.match(r"^sav", ctx.text, re.I) and re.search(r"\bas\b", ctx.text, re.I):
+    if re.match(r"^sav", ctx.text, re.I) and re.search(r"\bas\b", ctx.text, re.I) or \
+            re.search(r"\bnew\s+(?:\w+\s+)?(?:file|document|note)\b", ctx.text, re.I):
         return ("create_or_get_file", {"name": name, "content": content})
     return ("overwrite", {"name": name, "content": content})
 
@@ -490,7 +497,11 @@ def _h_create(ctx: Ctx):
 
 
 def _h_get(ctx: Ctx):
-    return ("create_or_get_file", {"name": ctx.files()[0][0], "content": None})
+    files = ctx.files()
+    name = files[0][0] if files else file_name(ctx, ctx.text)
+    if not name:
+        raise unknown_sentence(ctx.text)
+    return ("create_or_get_file", {"name": name, "content": None})
 
 
 HANDLERS = {

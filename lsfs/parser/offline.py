@@ -48,7 +48,15 @@ def parse_sentence(sentence: str, *, today: _dt.date, names=()) -> tuple[str, di
         family = _later_clause(ctx)
     if family is None:
         raise unknown_sentence(sentence)
-    return HANDLERS[family](ctx)
+    try:
+        return HANDLERS[family](ctx)
+    except UserError:
+        # "I'm writing a report on X, find me relevant docs": the first verb was context
+        first = ctx.text
+        family = _later_clause(ctx)
+        if family is None or ctx.text == first:
+            raise
+        return HANDLERS[family](ctx)
 
 
 def _later_clause(ctx: Ctx) -> str | None:
@@ -90,6 +98,8 @@ def _intent(ctx: Ctx) -> str | None:
         return "change_summary" if files else "changes"
     if re.search(rf"\b{SUMMARY_WORD}", cmd, re.I):
         return "summary"
+    if re.match(rf"^what\s+do(?:es)?\s+(?:the|my|our)\s+.*\b{OBJ}\b.*\bsay\b", text, re.I):
+        return "summary"  # "what does the paper about transformers say"
     if files and re.search(r"^(?:tell\s+me\s+)?(?:what(?:'s|\s+is)\s+(?:in\s+)?|what\s+does\s+)",
                            text, re.I) and \
             re.search(r"\b(?:about|say|says|in)\b", text, re.I):
@@ -135,6 +145,8 @@ def _refine(family: str, ctx: Ctx) -> str:
     if family == "create" and re.search(r"\b(?:link|url)\b", text, re.I):
         return "link"
     if family == "retrieve":
+        if re.search(r"\b(?:file|document|doc|note|paper)\s+(?:called|named|titled)\s", text, re.I):
+            return "get"  # "find the document named cnn" asks for one file by name
         if THEN_DELETE.search(text):
             return "delete"
         if THEN_GROUP.search(text):

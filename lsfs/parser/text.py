@@ -13,7 +13,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-from lsfs.timeparse import NUMBER_WORDS
+from lsfs.timeparse import COUNT_RE, NUMBER_WORDS
 
 MARK_RE = re.compile(r"«(\d+)»")
 
@@ -61,8 +61,19 @@ _SUFFIX_RE = re.compile(
 )
 
 
+_SLANG = [(re.compile(p, re.I), r) for p, r in (
+    (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"), (r"\bu\b", "you"),
+    (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"))]
+_TRAILING_ASK = re.compile(r"[,;]?\s*(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?(?:find|get|"
+                           r"show|locate|pull\s+up|dig\s+up)\s+(?:it|them|me\s+(?:it|them))"
+                           r"(?:\s+for\s+me)?\s*[?.!]*$", re.I)
+
+
 def strip_politeness(text: str) -> str:
     """Remove polite wrapping ("could you please …, thanks") that carries no meaning."""
+    for rx, repl in _SLANG:
+        text = rx.sub(repl, text)
+    text = _TRAILING_ASK.sub("", text)  # "I remember a paper about X, can you find it?"
     text = re.sub(r"\s*\b(?:please|kindly)\b,?\s*", " ", text, flags=re.IGNORECASE).strip()
     for _ in range(6):
         new = _PREFIX_RE.sub("", text, count=1).strip()
@@ -75,11 +86,7 @@ def strip_politeness(text: str) -> str:
 
 # --------------------------------------------------------------------------- counts
 
-_COUNT_WORDS = sorted(
-    (w for w in NUMBER_WORDS if w not in {"a", "an", "both", "zero", "single"}),
-    key=len, reverse=True,
-)
-COUNT = r"(?:\d+|" + "|".join(re.escape(w) for w in _COUNT_WORDS) + r")"
+COUNT = rf"(?:\d+|{COUNT_RE})"
 
 SINGULAR = (r"(?:paper|document|doc|file|note|article|result|hit|match|item|report|page|text|"
             r"entry|record|one|essay|pdf|memo|email|transcript|speech|publication|study|"
@@ -226,7 +233,8 @@ _INTO_RES = [re.compile(p, re.I) for p in _INTO_RES]
 # words that follow "into"/"to" without naming a place
 _NOT_PLACE = {"a", "an", "the", "it", "them", "one", "me", "us", "be", "do", "make", "get",
               "folder", "folders", "directory", "groups", "group", "new", "see", "have",
-              "form", "create", "produce", "their", "its", "separate", "clusters", "cluster"}
+              "form", "create", "produce", "their", "its", "separate", "clusters", "cluster",
+              "lsfs", "index", "root", "system", "here", "there", "this"}
 
 
 def clean_dir(value: str) -> str:

@@ -64,7 +64,7 @@ _TAIL_JUNK = re.compile(
     r"i\s+(?:have|saved|wrote|keep)|(?:do\s+)?we\s+have|(?:do\s+)?i\s+have|you\s+(?:have|know)|"
     r"(?:that\s+)?(?:i|we)\s+(?:have|own|stored|saved)|there\s+are|are\s+there|"
     r"(?:stored|saved|kept)\s+here|if\s+any)|[\s,.;:!?]+)$", re.I)
-_LEAD_JUNK = re.compile(r"^(?:the|a|an|some|any|my|our|this|that|these|those|of|for|on|about)\s+",
+_LEAD_JUNK = re.compile(r"^(?:the|a|an|some|any|my|our|this|that|these|those|of|for|on|about|with)\s+",
                         re.I)
 def _clean_topic(ctx: Ctx, text: str) -> str | None:
     text = text.strip(" ,.;:!?")
@@ -77,7 +77,16 @@ def _clean_topic(ctx: Ctx, text: str) -> str | None:
     if not text or re.fullmatch(rf"(?:{OBJ}|anything|something|everything|stuff|things?|"
                                 rf"them|it|those|these|all|one|ones)", text, re.I):
         return None
+    if all(w in _NOT_A_TOPIC for w in re.findall(r"[\w']+", text.lower())):
+        return None  # "how many files do I have": no subject to search for
     return text
+
+
+# Words that cannot make a search topic on their own.
+_NOT_A_TOPIC = {"how", "many", "much", "what", "which", "who", "where", "when", "why", "do",
+                "does", "i", "we", "you", "have", "has", "is", "are", "there", "can", "relevant",
+                "related", "similar", "useful", "good", "matching", "the", "a", "an", "some",
+                "any", "me", "my", "it", "them", "all", "more", "other", "else"}
 
 
 def topic_of(ctx: Ctx, text: str) -> str | None:
@@ -105,7 +114,10 @@ def topic_of(ctx: Ctx, text: str) -> str | None:
 
 
 def _looks_like_command(before: str) -> bool:
-    rest = _VERB_STRIP.sub("", before.strip(), count=1)
+    rest = re.sub(r"^(?:i|we)\s+(?:remember|recall|think|know|saw|read|wrote|had|once\s+saw)\s+"
+                  r"(?:(?:that\s+)?there\s+(?:is|was|are|were)\s+)?", "", before.strip(), flags=re.I)
+    rest = _VERB_STRIP.sub("", rest, count=1)
+    rest = re.sub(r"^(?:are|is|were|was|do|does|did)\s+", "", rest, flags=re.I)
     rest = _OBJ_STRIP.sub("", rest, count=1).strip(" ,")
     rest = re.sub(r"^(?:(?:what|that|which)\s+)?(?:(?:my|the|our)\s+)?(?:\w+\s+)?"
                   r"(?:say|says|said|have|has|(?:are|is|were|was)?\s*written)?\s*$", "", rest,
@@ -153,7 +165,8 @@ def split_keyword_clause(ctx: Ctx, text: str):
 
 # Words that point at a file without naming it; a plan needs the name itself.
 _PRONOUNS = {"it", "them", "this", "that", "these", "those", "everything", "all", "one",
-             "the file", "this file", "that file", "file", "something", "anything"}
+             "the file", "this file", "that file", "file", "something", "anything", "files",
+             "everything else", "nothing"}
 
 
 def file_name(ctx: Ctx, text: str, *, allow_quote: bool = True) -> str | None:
@@ -170,7 +183,8 @@ def file_name(ctx: Ctx, text: str, *, allow_quote: bool = True) -> str | None:
         return ctx.quote_in(text)
     words = re.sub(r"^(?:(?:the|my|our|this|that|a|an|current|existing)\s+)*", "", text.strip(),
                    flags=re.I)
-    words = re.sub(r"^(?:file|document|doc)s?\s+(?:called\s+|named\s+)?", "", words, flags=re.I)
+    words = re.sub(r"^(?:file|document|doc|folder|directory)s?\s+(?:called\s+|named\s+)?", "",
+                   words, flags=re.I)
     words = re.split(r"\s+(?:for|to|into|with|from|so|because|by|until|since|as|on|at|and|"
                      r"please|now|again|back|onto|in|of|that|which|who)\b|[,;:!?]", words,
                      flags=re.I)[0]
@@ -178,4 +192,6 @@ def file_name(ctx: Ctx, text: str, *, allow_quote: bool = True) -> str | None:
     words = words.strip(" .,'\"")
     if not words or len(words.split()) > 4 or words.lower() in _PRONOUNS:
         return None
+    if re.match(rf"^(?:all|every|each|any|both)\b|^{PLURAL}$", words, re.I):
+        return None  # "lock all files in secrets/": many files, and a plan names one
     return ctx.unmark(words)

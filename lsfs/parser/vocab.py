@@ -27,9 +27,13 @@ FOR_TOPIC_RE = re.compile(rf"\b(?:{PLURAL}|match|matches|results?|hits?|folder)\
 
 KEYWORD_CUE = (
        r"(?:(?:that|which|who|and)\s+)?(?:(?:all|both)\s+)?"
-       r"(?:contain(?:s|ing)?|mention(?:s|ing|ed)?|"
+       r"(?:contain(?:s|ing)?|mentions?\s+of|mention(?:s|ing|ed)?|referenc(?:e|es|ing)|"
        r"includ(?:e|es|ing)|(?:has|have|having|use|uses|using)\s+(?:the\s+)?(?:exact\s+)?"
-       r"(?:key\s*words?|words?|terms?|phrases?|strings?|text)|"
+       r"(?:key\s*words?|words?|terms?|phrases?|strings?|text|tags?|hashtags?|labels?)|"
+       # "that have 'alpha' and 'beta'", "with TODO in them"
+       r"(?:has|have|having)(?=\s+(?:both\s+|either\s+|all\s+of\s+)?«)|"
+       r"(?:has|have|having|with)(?=\s+(?:both\s+|either\s+)?\S+(?:\s+(?:and|or)\s+\S+)*"
+       r"\s+in\s+(?:them|it|their\s+text|the\s+text)\b)|"
        r"with\s+(?:the\s+)?(?:exact\s+)?(?:key\s*words?|words?|terms?|phrases?|strings?|text)|"
        r"(?:say|says|saying)(?=\s+(?!about\b)\S)|with\s+(?=«\d+»)|"
        r"(?<!best\s)(?<!best-)matching(?:\s+the)?(?:\s+(?:key)?words?)?|"
@@ -95,7 +99,7 @@ HEADS: list[tuple[str, str]] = [
                r"purg\w*|drop\b|destroy\w*|get\s+rid\s+of|clean\s+(?:out|up)|clear\s+out|"
                r"throw\s+(?:away|out)|nuke|scrap|bin\b"),
     ("add", r"append\w*|add(?:s|ed|ing)?\b|insert\w*|attach\w*|tack\w*|jot\w*|"
-            r"note\s+down|write\s+down|prepend\w*|stick"),
+            r"note\s+down|write\s+down|prepend\w*|stick|log\b|record\b"),
     # "changes", "updates", "edits" as nouns open a question about changes, not a write
     ("write", r"overwrit\w*|replac\w*|rewrit\w*|set\b|chang(?:e|ing)\b|updat(?:e|ing)\b|"
               r"edit(?:ing)?\b|modify(?:ing)?\b|writ(?:e|es|ing)\b|sav(?:e|es|ing)\b|fill\w*|substitut\w*|swap|clobber|"
@@ -105,7 +109,7 @@ HEADS: list[tuple[str, str]] = [
     ("summary", rf"{SUMMARY_WORD}|give\s+me\s+(?:the\s+)?gist|boil\s+down"),
     ("history", r"(?:version\s+)?history\b|versions\b|revisions\b|when\s+was\b|"
                 r"who\s+(?:has\s+)?(?:edited|changed|modified|touched|updated)\b"),
-    ("retrieve", r"find\w*|s[ea]{1,2}r?ch\w*|serch\w*|searhc\w*|look\w*|locat\w*|retriev\w*|"
+    ("retrieve", r"(?:semantic|keyword|integrated|hybrid|full[- ]text|text)\s+search\w*|find\w*|s[ea]{1,2}r?ch\w*|serch\w*|searhc\w*|look\w*|locat\w*|retriev\w*|"
                  r"fetch\w*|grep\w*|quer\w*|dig\s+up|hunt\w*|seek\w*|scan\w*|lookup|browse|"
                  r"pull\s+up|bring\s+up|track\s+down|check\s+for|identify|discover|surface"),
 ]
