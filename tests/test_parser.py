@@ -74,6 +74,22 @@ def test_own_case(case):
     assert problem is None, f"{case['sentence']!r}: {problem}\n got  {got}\n want {case['plan']}"
 
 
+def test_held_out_cases_written_after_the_rules_were_frozen_mostly_pass():
+    cases = load_cases("parser_cases_unseen.jsonl")
+    failures = []
+    for case in cases:
+        try:
+            got = offline(case["sentence"], case.get("names", ()),
+                          dt.date.fromisoformat(case["today"]))
+        except UserError as exc:
+            got = {"api": f"error: {exc}", "args": {}, "destructive": None}
+        problem = mismatch(case, got)
+        if problem:
+            failures.append(f"{case['sentence']!r}: {problem}")
+    accuracy = 1 - len(failures) / len(cases)
+    assert accuracy >= 0.85, f"held-out accuracy {accuracy:.0%}:\n" + "\n".join(failures)
+
+
 # ---------------------------------------------------------------- the contract
 
 @pytest.mark.parametrize("sentence", [c["sentence"] for c in OWN[::7]])
@@ -372,3 +388,4 @@ def test_importing_the_parser_loads_neither_openai_nor_torch():
 def test_plan_is_a_plain_dataclass():
     plan = Plan("history", {"name": "a.md"}, False)
     assert plan.to_json() == {"api": "history", "args": {"name": "a.md"}, "destructive": False}
+

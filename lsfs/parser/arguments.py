@@ -195,12 +195,10 @@ def _h_rollback(ctx: Ctx):
                       scan, re.I)
         if m:
             dated = search_date(f"{m.group('n')} {m.group('u')} ago", ctx.today)
-    if dated and (vspan is None or fixed_is_generic(text, vspan)):
+    if dated and (vspan is None or _names_no_count(text, vspan)):
         date = dated[0].isoformat()
         versions = None
         rest = cut(rest, dated[1])
-    elif dated and versions is not None:
-        date = None
     body = re.sub(r"^(?:roll\w*[\s-]*back|rollback\w*|revert\w*|restor\w*|undo\w*|un-do|"
                   r"go\s+back|reset\w*|bring\s+back|recover\w*|put\s+back|roll|put|take|bring|"
                   r"set|turn)\s*", "", rest, flags=re.I)
@@ -216,8 +214,8 @@ def _h_rollback(ctx: Ctx):
     return ("rollback", {"name": name, "versions": versions, "date": date})
 
 
-def fixed_is_generic(text: str, span) -> bool:
-    """"the version from 3 days ago": the word "version" there names no count."""
+def _names_no_count(text: str, span) -> bool:
+    """In "restore it to a version from 3 days ago", "a version" counts nothing."""
     return bool(re.fullmatch(r"(?:the\s+)?(?:a|an|one)?\s*(?:version|revision|state|copy)",
                              text[span[0]: span[1]].strip(), re.I))
 

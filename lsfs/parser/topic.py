@@ -49,7 +49,7 @@ def named_in_root(ctx: Ctx, text: str) -> str | None:
 
 
 _OBJ_STRIP = re.compile(
-    rf"^(?:(?:all|any|every|each|some|the|my|our|these|those|me|us|a|an|of|few)\s+)*"
+    rf"^(?:(?:all|any|every|each|some|the|my|our|these|those|me|us|a|an|of|few|single)\s+)*"
     rf"(?:{COUNT}\s+)?(?:(?:most|best|top|closest)(?:\s+(?:relevant|similar|related|"
     rf"matching))?(?:\s+|$))?(?:{OBJ}\s*)?", re.I)
 _VERB_STRIP = re.compile(
