@@ -389,3 +389,33 @@ def test_plan_is_a_plain_dataclass():
     plan = Plan("history", {"name": "a.md"}, False)
     assert plan.to_json() == {"api": "history", "args": {"name": "a.md"}, "destructive": False}
 
+
+def test_an_llm_api_that_contradicts_the_sentences_own_verb_is_rejected():
+    llm = ScriptedLLM([plan_reply("semantic_retrieve", query="essay"),
+                       plan_reply("semantic_retrieve", query="essay")])
+    plan = parse("share essay.docx for 10 days", llm=llm, today=TODAY)
+    assert (plan.api, plan.source) == ("link", "offline")
+    assert "starts with 'share'" in llm.requests[1][-1]["content"]
+
+
+def test_an_llm_plan_must_use_the_sentences_own_names_and_topic():
+    # the classic small-model failure: echoing the example from its prompt
+    llm = ScriptedLLM([plan_reply("semantic_retrieve", query="LLM uncertainty", k=2),
+                       plan_reply("summarize", name="cnn.md")])
+    plan = parse("find papers about robotics", llm=llm, today=TODAY)
+    assert plan.source == "offline" and plan.args["query"] == "robotics"
+    assert "not what the sentence asks about" in llm.requests[1][-1]["content"]
+
+
+def test_an_llm_may_resolve_a_name_to_a_path_the_root_holds():
+    llm = ScriptedLLM([plan_reply("summarize", name="models/cnn.md")])
+    plan = parse("summarize the cnn paper", llm=llm, today=TODAY, names=["models/cnn.md"])
+    assert (plan.source, plan.args["name"]) == ("llm", "models/cnn.md")
+
+
+def test_an_llm_plan_may_not_drop_what_the_user_said_outright():
+    llm = ScriptedLLM([plan_reply("semantic_retrieve", query="net zero"),
+                       plan_reply("keywords_retrieve", keywords=["net zero"], mode="all")])
+    plan = parse("find files that contain the phrase 'net zero'", llm=llm, today=TODAY)
+    assert (plan.source, plan.api) == ("llm", "keywords_retrieve")
+    assert "words the files must contain" in llm.requests[1][-1]["content"]

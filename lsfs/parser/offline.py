@@ -59,6 +59,18 @@ def parse_sentence(sentence: str, *, today: _dt.date, names=()) -> tuple[str, di
         return HANDLERS[family](ctx)
 
 
+def head_verb(sentence: str) -> tuple[str, str] | None:
+    """``(family, verb)`` when the sentence opens with a command verb ("share", "delete"),
+    after polite wrapping; ``None`` when its intent rests on weaker cues."""
+    text, _ = lift_quotes(sentence.strip())
+    text = strip_politeness(text)
+    for family, rx in HEAD_RES:
+        m = rx.match(text)
+        if m:
+            return family, m.group(0)
+    return None
+
+
 def _later_clause(ctx: Ctx) -> str | None:
     """"I messed up todo.md, restore it to yesterday": the command is a later clause and
     "it" is the file named before. Rewrites ``ctx.text`` to that clause when one fits."""

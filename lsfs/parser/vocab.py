@@ -109,7 +109,8 @@ HEADS: list[tuple[str, str]] = [
     ("summary", rf"{SUMMARY_WORD}|give\s+me\s+(?:the\s+)?gist|boil\s+down"),
     ("history", r"(?:version\s+)?history\b|versions\b|revisions\b|when\s+was\b|"
                 r"who\s+(?:has\s+)?(?:edited|changed|modified|touched|updated)\b"),
-    ("retrieve", r"(?:semantic|keyword|integrated|hybrid|full[- ]text|text)\s+search\w*|find\w*|s[ea]{1,2}r?ch\w*|serch\w*|searhc\w*|look\w*|locat\w*|retriev\w*|"
+    ("retrieve", r"(?:semantic|keyword|integrated|hybrid|full[- ]text|text)\s+search\w*|"
+                 r"find\w*|s[ea]{1,2}r?ch\w*|serch\w*|searhc\w*|look\w*|locat\w*|retriev\w*|"
                  r"fetch\w*|grep\w*|quer\w*|dig\s+up|hunt\w*|seek\w*|scan\w*|lookup|browse|"
                  r"pull\s+up|bring\s+up|track\s+down|check\s+for|identify|discover|surface"),
 ]
@@ -120,3 +121,25 @@ GENERIC_HEAD = re.compile(
     r"^(?:show|list|display|give|get|tell|what|which|where|who|how|when|is\s+there|"
     r"are\s+there|do\s+(?:i|we|you)\s+have|have|see|view|read|print|cat|bring|need|want|any|"
     r"i\s+(?:want|need)|return|pull|go\s+through|check)\w*", re.I)
+
+# The apis each head verb can lead to. An LLM plan outside its sentence's set contradicts
+# the user's own verb ("share x.md" is never a search), whatever else it gets right.
+HEAD_APIS: dict[str, frozenset[str]] = {
+    "unlock": frozenset({"unlock_file"}),
+    "lock": frozenset({"lock_file"}),
+    "link": frozenset({"link"}),
+    "translate": frozenset({"translate"}),
+    "rollback": frozenset({"rollback"}),
+    "join": frozenset({"file_join"}),
+    "import": frozenset({"create"}),
+    "group": frozenset({"group_semantic", "group_keywords", "add_"}),
+    "delete": frozenset({"del_"}),
+    "add": frozenset({"add_", "file_join", "change_summary", "link", "create"}),
+    "write": frozenset({"overwrite", "create_or_get_file", "change_summary", "add_"}),
+    "create": frozenset({"create_or_get_file", "link"}),
+    "summary": frozenset({"summarize", "retrieve_summary", "change_summary"}),
+    "history": frozenset({"history"}),
+    "retrieve": frozenset({"semantic_retrieve", "keywords_retrieve", "integrated_retrieve",
+                           "retrieve_summary", "create_or_get_file", "del_", "group_semantic",
+                           "group_keywords"}),
+}
