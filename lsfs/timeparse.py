@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 DURATION_FORMS = "48h, 7d, 2w, 3mo, 1y, 90min, P3M, PT48H, '3 months', 'a week' or 'never'"
-DATE_FORMS = "2023-06-15, 'March 3, 2025', '12 November 2024', 'yesterday', 'last monday' or '3 days ago'"
+DATE_FORMS = ("2023-06-15, 'March 3, 2025', '12 November 2024', 'yesterday', 'last monday' or "
+              "'3 days ago'")
 
 # Counting words people type instead of digits. "a"/"an" mean one ("a week"); "a couple" two;
 # "a few" three; "several"/"a handful" five: fixed, documented guesses so a plan is repeatable.

@@ -210,9 +210,8 @@ def plan_with_llm(
     exists: Callable[[str], bool],
 ) -> Plan | None:
     """A validated plan from the LLM, or ``None`` when the caller should use the rules."""
-    from lsfs.llm import LLMOutputError
-
     from lsfs.errors import UserError
+    from lsfs.llm import LLMOutputError
     from lsfs.parser import parse_offline
 
     try:  # the rules' reading, to check that the LLM keeps what the user said outright

@@ -19,7 +19,15 @@ import re
 
 from lsfs.errors import UserError
 from lsfs.parser.arguments import HANDLERS
-from lsfs.parser.text import DIRWORD, OBJ, PLURAL, Ctx, NameIndex, lift_quotes, strip_politeness
+from lsfs.parser.text import (
+    DIRWORD,
+    OBJ,
+    PLURAL,
+    Ctx,
+    NameIndex,
+    lift_quotes,
+    strip_politeness,
+)
 from lsfs.parser.topic import command_part, mask_files, unknown_sentence
 from lsfs.parser.vocab import (
     CHANGE_WORD,

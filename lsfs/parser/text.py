@@ -211,8 +211,8 @@ _DIR_RES = [
     rf"^(?:search\w*|scan\w*|look\s+(?:through|in)|go\s+through|check|grep\w*)\s+(?P<w>{_DET}"
     rf"(?P<d>{NAME})\s+{DIRWORD})\b",
     # "search notes/meetings/ for X"
-    rf"^(?:search\w*|scan\w*|look\s+(?:through|in)|go\s+through|check|grep\w*)\s+(?P<w>(?:in\s+)?"
-    rf"(?P<d>[~.\w][\w.~-]*(?:/[\w.~-]+)*/))(?=\s|$)",
+    r"^(?:search\w*|scan\w*|look\s+(?:through|in)|go\s+through|check|grep\w*)\s+(?P<w>(?:in\s+)?"
+    r"(?P<d>[~.\w][\w.~-]*(?:/[\w.~-]+)*/))(?=\s|$)",
     rf"\b{_SRC}\s+{_DET}{DIRWORD}\s+(?:called\s+|named\s+|titled\s+)?(?P<d>{NAME})",
     rf"\b{_SRC}\s+{_DET}(?P<d>{NAME})\s+{DIRWORD}\b",
     rf"\b{_SRC}\s+{_DET}(?P<d>[~.\w][\w.~-]*(?:/[\w.~-]+)*/)(?![\w.])",

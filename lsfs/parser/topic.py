@@ -64,8 +64,10 @@ _TAIL_JUNK = re.compile(
     r"i\s+(?:have|saved|wrote|keep)|(?:do\s+)?we\s+have|(?:do\s+)?i\s+have|you\s+(?:have|know)|"
     r"(?:that\s+)?(?:i|we)\s+(?:have|own|stored|saved)|there\s+are|are\s+there|"
     r"(?:stored|saved|kept)\s+here|if\s+any)|[\s,.;:!?]+)$", re.I)
-_LEAD_JUNK = re.compile(r"^(?:the|a|an|some|any|my|our|this|that|these|those|of|for|on|about|with)\s+",
-                        re.I)
+_LEAD_JUNK = re.compile(r"^(?:the|a|an|some|any|my|our|this|that|these|those|of|for|on|about|"
+                        r"with)\s+", re.I)
+
+
 def _clean_topic(ctx: Ctx, text: str) -> str | None:
     text = text.strip(" ,.;:!?")
     for _ in range(3):
@@ -115,7 +117,8 @@ def topic_of(ctx: Ctx, text: str) -> str | None:
 
 def _looks_like_command(before: str) -> bool:
     rest = re.sub(r"^(?:i|we)\s+(?:remember|recall|think|know|saw|read|wrote|had|once\s+saw)\s+"
-                  r"(?:(?:that\s+)?there\s+(?:is|was|are|were)\s+)?", "", before.strip(), flags=re.I)
+                  r"(?:(?:that\s+)?there\s+(?:is|was|are|were)\s+)?", "", before.strip(),
+                  flags=re.I)
     rest = _VERB_STRIP.sub("", rest, count=1)
     rest = re.sub(r"^(?:are|is|were|was|do|does|did)\s+", "", rest, flags=re.I)
     rest = _OBJ_STRIP.sub("", rest, count=1).strip(" ,")
