@@ -21,6 +21,7 @@ from lsfs.extract import ExtractFailed, Skip, extract
 from lsfs.names import resolve_name
 from lsfs.root import Root
 from lsfs.store.catalog import FileRow, VersionRow
+from lsfs.timeparse import parse_duration
 
 
 def iso_time(ts: float) -> str:
@@ -243,58 +244,9 @@ def since_time(since, now: float | None = None) -> float | None:
             return dt.datetime.combine(dt.date.fromisoformat(text), dt.time()).timestamp()
         except ValueError:
             raise UserError(f"{since!r} is not a real date; use YYYY-MM-DD") from None
-    return _months_back(now, *_parse_duration(text))
+    span = parse_duration(text)
+    if span is None:
+        raise UserError(f"since {since!r} is not a time in the past; use e.g. 48h, 7d, 2w, 3mo, 1y or P1D")
+    return span.subtract_from(dt.datetime.fromtimestamp(now)).timestamp()
 
 
-# A private duration parser (the shared lsfs.timeparse is being written beside this module;
-# switch to it when both are merged). Returns (months, seconds): months are calendar months,
-# so "1mo" back from 31 March is the last day of February, and "1y" is 12 months.
-_UNITS = {"min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-_SHORT = re.compile(r"(\d+(?:\.\d+)?)\s*(min|mo|h|d|w|y)", re.IGNORECASE)
-_ISO = re.compile(
-    r"P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?",
-    re.IGNORECASE,
-)
-
-
-def _parse_duration(text: str) -> tuple[int, float]:
-    bad = UserError(f"{text!r} is not a duration; use e.g. 48h, 7d, 2w, 3mo, 1y or ISO 8601 like P1D, PT48H")
-    t = text.strip()
-    if t[:1] in ("P", "p"):
-        m = _ISO.fullmatch(t)
-        if not m or not any(m.groups()) or t.upper().endswith("T"):
-            raise bad
-        y, mo, w, d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        months = y * 12 + mo
-        if months != int(months):
-            raise UserError(f"{text!r}: years and months must be whole numbers")
-        return int(months), w * 7 * 86_400 + d * 86_400 + h * 3600 + mi * 60 + s
-    pos, months, seconds = 0, 0.0, 0.0
-    for m in _SHORT.finditer(t):
-        if t[pos : m.start()].strip():
-            raise bad
-        value, unit = float(m.group(1)), m.group(2).lower()
-        if unit in ("mo", "y"):
-            months += value * (12 if unit == "y" else 1)
-        else:
-            seconds += value * _UNITS[unit]
-        pos = m.end()
-    if pos == 0 or t[pos:].strip():
-        raise bad
-    if months != int(months):
-        raise UserError(f"{text!r}: years and months must be whole numbers")
-    return int(months), seconds
-
-
-def _months_back(now: float, months: int, seconds: float) -> float:
-    moment = dt.datetime.fromtimestamp(now)
-    if months:
-        total = moment.year * 12 + (moment.month - 1) - months
-        year, month = divmod(total, 12)
-        month += 1
-        if year < 1:
-            raise UserError("that duration reaches back before year 1")
-        last_day = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
-        moment = moment.replace(year=year, month=month, day=min(moment.day, last_day))
-    return moment.timestamp() - seconds

@@ -18,7 +18,6 @@ found through its lineage id: it follows moves and is gone once the file is dele
 from __future__ import annotations
 
 import base64
-import calendar
 import datetime as dt
 import errno
 import hashlib
@@ -35,6 +34,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lsfs.timeparse import parse_duration
 from lsfs.errors import NotFound, UserError
 from lsfs.names import resolve_name
 from lsfs.paths import confine
@@ -75,57 +75,7 @@ TOKEN_RE = re.compile(rf"([0-9a-f]{{{ID_HEX}}})\.([A-Za-z0-9_-]{{{MAC_BYTES * 4 
 # A private parser until lsfs.timeparse.parse_duration lands; the forms are DESIGN.md's
 # (48h, 7d, 2w, 3mo, 1y, ISO 8601 P3M / PT12H) plus seconds and minutes, and "never".
 
-_UNITS = {  # unit -> (months, seconds)
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), (0, 1)),
-    **dict.fromkeys(("min", "mins", "minute", "minutes"), (0, 60)),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), (0, 3600)),
-    **dict.fromkeys(("d", "day", "days"), (0, 86400)),
-    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), (0, 7 * 86400)),
-    **dict.fromkeys(("mo", "mon", "mos", "month", "months"), (1, 0)),
-    **dict.fromkeys(("y", "yr", "yrs", "year", "years"), (12, 0)),
-}
-_TERM = re.compile(r"\s*(\d+)\s*([a-z]+)\s*")
-_ISO = re.compile(
-    r"P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-    r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?",
-    re.IGNORECASE,
-)
 _FORMS = "use e.g. 48h, 7d, 2w, 3mo, 1y, an ISO 8601 duration (P3M, PT12H) or 'never'"
-
-
-def _parse_duration(text: str) -> tuple[int, float] | None:
-    """``text`` as (calendar months, seconds); ``None`` for "never"."""
-    raw = text.strip()
-    if raw.lower() in ("never", "none"):
-        return None
-    m = _ISO.fullmatch(raw)
-    if m:
-        y, mo, w, d, h, mi, s = m.groups()
-        months = 12 * int(y or 0) + int(mo or 0)
-        seconds = (int(w or 0) * 7 + int(d or 0)) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60
-        seconds += float((s or "0").replace(",", "."))
-        return months, seconds
-    low = raw.lower()
-    terms = _TERM.findall(low)
-    if not terms or "".join(f"{n}{u}" for n, u in terms) != re.sub(r"\s+", "", low):
-        raise UserError(f"--expires {text!r} is not a duration; {_FORMS}")
-    months, seconds = 0, 0.0
-    for number, unit in terms:
-        if unit == "m":
-            raise UserError(f"--expires {text!r} is ambiguous: write 'min' for minutes or 'mo' for months")
-        if unit not in _UNITS:
-            raise UserError(f"--expires {text!r}: unknown unit {unit!r}; {_FORMS}")
-        um, us = _UNITS[unit]
-        months += int(number) * um
-        seconds += int(number) * us
-    return months, seconds
-
-
-def _add_months(when: dt.datetime, months: int) -> dt.datetime:
-    year, month0 = divmod(when.month - 1 + months, 12)
-    year += when.year
-    day = min(when.day, calendar.monthrange(year, month0 + 1)[1]) if 1 <= year <= 9999 else when.day
-    return when.replace(year=year, month=month0 + 1, day=day)
 
 
 def expiry_time(expires: str | dt.timedelta | dt.datetime | None, now: float) -> float | None:
@@ -145,13 +95,12 @@ def expiry_time(expires: str | dt.timedelta | dt.datetime | None, now: float) ->
             end = expires
         else:
             if isinstance(expires, dt.timedelta):
-                months, seconds = 0, expires.total_seconds()
+                end = start + expires
             else:
-                parsed = _parse_duration(str(expires))
+                parsed = parse_duration(str(expires))
                 if parsed is None:
                     return None
-                months, seconds = parsed
-            end = _add_months(start, months) + dt.timedelta(seconds=seconds)
+                end = parsed.add_to(start)
     except (OverflowError, ValueError):
         raise UserError(f"--expires {expires!s} is too far in the future") from None
     if end <= start:
