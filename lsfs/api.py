@@ -37,6 +37,7 @@ class LSFS:
         "link", "links", "revoke",
         "create", "lock_file", "unlock_file", "group_semantic", "group_keywords", "ungroup", "groups",
         "integrated_retrieve", "file_join",
+        "list_xattrs", "get_xattr", "set_xattr", "remove_xattr",
     }
 
     def __init__(self, root: Root):
@@ -317,5 +318,34 @@ class LSFS:
         from lsfs.apis import link
 
         return link.revoke_link(self._root, id)[0]
+
+    # -- extended attributes (issue 8) --------------------------------------------------
+    def list_xattrs(self, name: str) -> dict[str, bytes]:
+        """The user extended attributes recorded for ``name`` (they survive moves and rollbacks)."""
+        from lsfs import xattrs
+
+        return xattrs.list_xattrs(self._root, self.resolve(name))
+
+    def get_xattr(self, name: str, attr: str) -> bytes:
+        """One user attribute of ``name``; ``NotFound`` when it is not set."""
+        from lsfs import xattrs
+
+        return xattrs.get_xattr(self._root, self.resolve(name), attr)
+
+    def set_xattr(self, name: str, attr: str, value: bytes) -> None:
+        """Set a ``user.*`` attribute on ``name``: recorded in the catalog and on the file."""
+        from lsfs import xattrs
+
+        xattrs.set_xattr(self._root, self.resolve(name), attr, value)
+
+    def remove_xattr(self, name: str, attr: str) -> None:
+        """Remove a user attribute from ``name``; ``NotFound`` when it was not set."""
+        from lsfs import xattrs
+
+        xattrs.remove_xattr(self._root, self.resolve(name), attr)
+
+    # -- mount, generators, archive (issue 8) -------------------------------------------
+
+    # -- agents and scale (issue 9) -----------------------------------------------------
 
     # -- verify (issue 10) --------------------------------------------------------------

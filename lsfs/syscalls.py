@@ -26,6 +26,7 @@ from lsfs.names import resolve_name
 from lsfs.paths import confine, confine_dir
 from lsfs.retrieve import Hit
 from lsfs.root import Root
+from lsfs import xattrs
 from lsfs.store.objects import fsync_dir
 
 # Formats whose bytes are not text: LSFS never appends or writes text into them.
@@ -118,6 +119,7 @@ def write_bytes(root: Root, rel: str, data: bytes, cause: str) -> WriteResult:
     root.objects.put_bytes(data)
     atomic_write(full, data, mode)
     root.indexer.sync_paths([rel], cause=cause, data={rel: data})
+    xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
     row = root.catalog.file_by_path(rel)
     latest = root.catalog.latest_version(row.id) if row else None
     return WriteResult(rel, latest.n if latest else None, len(data), cause)
