@@ -100,6 +100,17 @@ def make_docx(path: Path, text: str) -> None:
     d.save(str(path))
 
 
+PLAN_WORDS = ["zeppelin", "albatross", "submarine", "cormorant", "hovercraft"]
+
+
+def plan_drafts(tail: str = "") -> dict[int, str]:
+    """Five versions of a plan (1..5), each with a word no other version has."""
+    return {
+        n: f"# Plan\n\nDraft {n}: we will ship the {word} by spring.\n{tail}"
+        for n, word in enumerate(PLAN_WORDS, 1)
+    }
+
+
 def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
     for rel, content in files.items():
         p = root / rel

@@ -12,14 +12,10 @@ from lsfs import LSFS
 from lsfs.errors import Locked, NotFound, OutsideRoot, Refused, UsageError, UserError
 from lsfs.store.vectors import chunk_id
 
-from conftest import CORPUS, write_tree
+from conftest import CORPUS, plan_drafts, write_tree
 
 PLAN = "notes/plan.md"
-# Five versions of one file, each with a word no other version has.
-V = {
-    n: f"# Plan\n\nDraft {n}: we will ship the {word} by spring.\n\nBudget stays the same.\n"
-    for n, word in enumerate(["zeppelin", "albatross", "submarine", "cormorant", "hovercraft"], 1)
-}
+V = plan_drafts("\nBudget stays the same.\n")
 
 
 @pytest.fixture

@@ -9,13 +9,10 @@ import pytest
 
 from lsfs import LSFS
 
-from conftest import CORPUS, run_cli, write_tree
+from conftest import CORPUS, plan_drafts, run_cli, write_tree
 
 PLAN = "notes/plan.md"
-V = {
-    n: f"# Plan\n\nDraft {n}: we will ship the {word} by spring.\n"
-    for n, word in enumerate(["zeppelin", "albatross", "submarine", "cormorant", "hovercraft"], 1)
-}
+V = plan_drafts()
 
 
 @pytest.fixture

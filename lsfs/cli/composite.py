@@ -51,20 +51,28 @@ def import_(
         typer.echo(f"  … and {len(problems) - 20} more (--json lists all)", err=True)
 
 
+def _lock_command(locking: bool, name: str, root, json_out: bool) -> None:
+    with open_fs(root) as fs:
+        path = pick(fs, name)
+        result = fs.lock_file(path) if locking else fs.unlock_file(path)
+    if json_out:
+        emit_json(result.to_dict())
+    elif not result.changed:
+        state = "already locked" if locking else "not locked"
+        typer.echo(f"{result.path} is {state}; nothing changed")
+    elif locking:
+        typer.echo(f"locked: {result.path} (read-only, mode {result.mode[2:]})")
+    else:
+        typer.echo(f"unlocked: {result.path} (mode {result.mode[2:]} restored)")
+
+
 def lock(
     name: Annotated[str, typer.Argument(help="The file to lock.")],
     root: RootOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Make a file read-only and refuse every LSFS change to it until 'lsfs unlock'."""
-    with open_fs(root) as fs:
-        result = fs.lock_file(pick(fs, name))
-    if json_out:
-        emit_json(result.to_dict())
-    elif result.changed:
-        typer.echo(f"locked: {result.path} (read-only, mode {result.mode[2:]})")
-    else:
-        typer.echo(f"{result.path} is already locked; nothing changed")
+    _lock_command(True, name, root, json_out)
 
 
 def unlock(
@@ -73,14 +81,7 @@ def unlock(
     json_out: JsonOpt = False,
 ) -> None:
     """Lift a lock and restore the file's previous permissions."""
-    with open_fs(root) as fs:
-        result = fs.unlock_file(pick(fs, name))
-    if json_out:
-        emit_json(result.to_dict())
-    elif result.changed:
-        typer.echo(f"unlocked: {result.path} (mode {result.mode[2:]} restored)")
-    else:
-        typer.echo(f"{result.path} is not locked; nothing changed")
+    _lock_command(False, name, root, json_out)
 
 
 def _show_plan(plan, verb: str) -> None:
