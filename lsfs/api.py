@@ -91,10 +91,14 @@ class LSFS:
     ) -> SyncStats:
         """Re-index what changed (only what changed) under ``paths`` or the whole root.
 
-        ``rebuild`` drops the keyword and vector indexes and rebuilds them from disk.
+        ``rebuild`` drops the keyword and vector indexes and rebuilds them from disk; it is
+        also how a root moves to another embedding model (anything else refuses, exit 3).
         """
         if rebuild:
             self._root.clear_indexes()
+        else:
+            # Even a no-change sync must not report success under another model's settings.
+            self._root.check_model()
         if not paths:
             return self._root.indexer.sync(progress=progress)
         stats = SyncStats()

@@ -15,7 +15,8 @@ class RemoteEmbedder:
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.model_id = f"remote:{self.base_url}:{model}"
+        # Same form as Root.model_id: the model, not the host, decides the vector space.
+        self.model_id = f"remote:{model}"
         self.max_tokens = 256
         self._api_key = api_key or "unused"
         self._timeout = timeout
