@@ -233,10 +233,10 @@ def run_tool(access: RootAccess, api: str, args: dict, confirm: bool = False) ->
     plan = Plan(api=api, args={k: v for k, v in args.items() if v is not None}, source="mcp")
     outcome = access.call(lambda fs: execute(fs, plan, confirm=confirm))
     if not outcome.done and outcome.needs_confirmation:
+        why = "is destructive" if outcome.destructive else "reads a folder outside the root"
         raise Refused(
-            f"refused, nothing was changed: {api} {outcome.message.removeprefix('would ')!s} "
-            f"is {'destructive' if outcome.destructive else 'an import from outside the root'}; "
-            "call it again with confirm=true to do it"
+            f"refused: {api} {why}, so nothing was done without confirm=true. It would "
+            f"{outcome.message.removeprefix('would ')}. Call it again with confirm=true to do it"
         )
     return outcome.to_dict()
 

@@ -73,19 +73,35 @@ class Root:
             self._embedder = CheckedEmbedder(make_embedder(self.config), self.catalog)
         return self._embedder
 
-    def vectors(self) -> VectorStore:
+    def vectors(self, *, expect_filled: bool = True) -> VectorStore:
         if self._vectors is None:
             if self.readonly:
                 raise UserError("this operation needs the vector index; open the root for writing")
             self.check_model()
             if self.config.chroma_url:
                 # One server holds many roots: each root keeps to its own collection.
-                self._vectors = VectorStore(
-                    url=self.config.chroma_url, collection=collection_for(self.root_id())
-                )
+                store = VectorStore(url=self.config.chroma_url, collection=collection_for(self.root_id()))
             else:
-                self._vectors = VectorStore(self.state / "chroma", collection=COLLECTION)
+                store = VectorStore(self.state / "chroma", collection=COLLECTION)
+            if expect_filled:
+                self._check_filled(store)
+            self._vectors = store
         return self._vectors
+
+    def _check_filled(self, store: VectorStore) -> None:
+        """An empty store under a catalog that lists chunks means the vectors are elsewhere
+        (LSFS_CHROMA_URL set or changed, a wiped server, a deleted .lsfs/chroma): searching
+        would silently find nothing and a sync would see nothing to do, so say how to fix it."""
+        if store.count() > 0:
+            return
+        chunks = self.catalog.query("SELECT count(*) FROM chunks")[0][0]
+        if chunks:
+            where = f"the Chroma server {self.config.chroma_url}" if self.config.chroma_url else ".lsfs/chroma"
+            raise Refused(
+                f"{where} holds no vectors for this root, but its catalog lists {chunks} chunks "
+                "(was LSFS_CHROMA_URL set, changed or unset?); run 'lsfs index --rebuild' "
+                "to embed everything into it"
+            )
 
     def root_id(self) -> str:
         """A random id made once per root; names its collection on a Chroma server."""
@@ -127,7 +143,7 @@ class Root:
         self.catalog.execute("DELETE FROM meta WHERE key='embed_dim'")
         self._vectors = None
         self._embedder = None
-        self.vectors().reset()
+        self.vectors(expect_filled=False).reset()
         self.catalog.clear_indexes()
 
     def close(self) -> None:

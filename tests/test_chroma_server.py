@@ -139,3 +139,16 @@ def test_malformed_url_names_the_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("LSFS_CHROMA_URL", "ftp://127.0.0.1:99999")
     with pytest.raises(BackendUnavailable, match="LSFS_CHROMA_URL"):
         LSFS.init(tmp_path / "r")
+
+
+def test_pointing_an_indexed_root_at_a_server_asks_for_a_rebuild(tmp_path, chroma_url, cli):
+    root = tmp_path / "r"
+    write_tree(root, CORPUS)
+    assert cli("init", str(root)).code == 0  # embedded store
+    env = {"LSFS_CHROMA_URL": chroma_url}
+    res = cli("search", "image classification", "--mode", "semantic", "--root", str(root), env=env)
+    assert res.code == 3 and res.err.count("\n") == 1
+    assert "holds no vectors" in res.err and "lsfs index --rebuild" in res.err
+    assert cli("index", "--rebuild", "--root", str(root), env=env).code == 0
+    res = cli("search", "image classification", "-k", "1", "--mode", "semantic", "--json", "--root", str(root), env=env)
+    assert res.code == 0 and '"notes/cnn.md"' in res.out
