@@ -139,3 +139,26 @@ def test_not_a_root_fails_with_one_line_before_serving(tmp_path, cli):
     assert res.code == 1
     assert res.err.startswith("lsfs: error:") and res.err.count("\n") == 1
     assert "lsfs init" in res.err
+
+
+def test_uses_a_running_lsfs_watch_as_the_owner(root):
+    from lsfs import owner
+    from tests.test_supervisor import start_watch, stop_watch, wait_watching
+
+    proc = start_watch(root)
+    try:
+        wait_watching(root, proc)
+
+        async def scenario(client):
+            made = await client.call_tool("create_or_get_file", {"name": "notes/owls.md", "content": "Owls hunt mice at night."})
+            found = await client.call_tool("semantic_retrieve", {"query": "nocturnal birds of prey", "k": 1})
+            return made, found
+
+        made, found = session(root, scenario)
+        assert payload(made)["done"] is True
+        assert payload(found)["result"][0]["path"] == "notes/owls.md"
+        assert proc.poll() is None  # the watcher still owns the root, and has the write
+        with owner.connect(root) as remote:
+            assert remote.resolve("owls") == "notes/owls.md"
+    finally:
+        assert stop_watch(proc) == 0
