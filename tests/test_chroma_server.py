@@ -152,3 +152,36 @@ def test_pointing_an_indexed_root_at_a_server_asks_for_a_rebuild(tmp_path, chrom
     assert cli("index", "--rebuild", "--root", str(root), env=env).code == 0
     res = cli("search", "image classification", "-k", "1", "--mode", "semantic", "--json", "--root", str(root), env=env)
     assert res.code == 0 and '"notes/cnn.md"' in res.out
+
+
+def test_a_server_that_stops_while_running_fails_with_exit_4(tmp_path, monkeypatch):
+    exe = _chroma_cli()
+    if exe is None:
+        pytest.skip("the 'chroma' CLI (shipped with the chromadb package) is not installed")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        import chromadb
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
+                break
+            except Exception:
+                assert proc.poll() is None and time.monotonic() < deadline, "chroma run did not start"
+                time.sleep(0.2)
+        monkeypatch.setenv("LSFS_CHROMA_URL", f"http://127.0.0.1:{port}")
+        write_tree(tmp_path / "r", {"a.txt": "Penguins huddle on the ice."})
+        with LSFS.init(tmp_path / "r") as fs:
+            proc.terminate()
+            proc.wait(timeout=30)
+            with pytest.raises(BackendUnavailable, match=r"lost the Chroma server.*LSFS_CHROMA_URL") as err:
+                fs.semantic_retrieve("penguins")
+            assert err.value.exit_code == 4
+    finally:
+        if proc.poll() is None:
+            proc.kill()

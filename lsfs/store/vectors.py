@@ -61,6 +61,7 @@ class VectorStore:
 
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
         self.name = collection
+        self._url = url
         if url:
             host, port, ssl = _server_address(url)
             try:
@@ -78,9 +79,10 @@ class VectorStore:
         self.model_id = model_id
 
     def _open_collection(self):
-        return self.client.get_or_create_collection(
+        collection = self.client.get_or_create_collection(
             self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
+        return _ServerCollection(collection, self._url) if self._url else collection
 
     def count(self) -> int:
         return self.collection.count()
@@ -145,3 +147,30 @@ class VectorStore:
         except Exception:  # absent already (a server wiped by hand): nothing to drop
             pass
         self.collection = self._open_collection()
+
+
+class _ServerCollection:
+    """A collection on a Chroma server whose lost connection reads as exit code 4 naming
+    the setting, not as an internal error (the server can stop while LSFS runs)."""
+
+    def __init__(self, collection, url: str):
+        self._collection = collection
+        self._url = url
+
+    def __getattr__(self, name):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as exc:
+                raise BackendUnavailable(
+                    f"lost the Chroma server at {self._url} ({type(exc).__name__}); "
+                    "restart it, or fix or unset LSFS_CHROMA_URL"
+                ) from None
+
+        return call
