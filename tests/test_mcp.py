@@ -162,3 +162,23 @@ def test_uses_a_running_lsfs_watch_as_the_owner(root):
             assert remote.resolve("owls") == "notes/owls.md"
     finally:
         assert stop_watch(proc) == 0
+
+
+def test_takes_the_root_over_when_lsfs_watch_stops_meanwhile(root):
+    from tests.test_supervisor import start_watch, stop_watch, wait_watching
+
+    proc = start_watch(root)
+    try:
+        wait_watching(root, proc)
+
+        async def scenario(client):
+            before = await client.call_tool("keywords_retrieve", {"keywords": ["sourdough"]})
+            await anyio.to_thread.run_sync(lambda: stop_watch(proc))
+            after = await client.call_tool("semantic_retrieve", {"query": "baking bread", "k": 1})
+            return before, after
+
+        before, after = session(root, scenario)
+        assert [h["path"] for h in payload(before)["result"]] == ["recipes/bread.md"]
+        assert payload(after)["result"][0]["path"] == "recipes/bread.md"
+    finally:
+        stop_watch(proc)
