@@ -33,7 +33,14 @@ class RemoteEmbedder:
         _ = self.dim
 
     def import_runtime(self) -> None:
-        import openai  # noqa: F401
+        """Import the HTTP stack in the calling thread: ``openai`` imports ``httpx`` lazily,
+        and a search embeds its query on a worker thread while the main thread imports
+        chromadb, which imports ``httpx`` too; two threads importing one module at once can
+        see it half-initialised."""
+        import httpx  # noqa: F401
+        import openai
+
+        openai.OpenAI  # noqa: B018  (resolves the lazily imported client module now)
 
     def _call(self, texts: list[str]) -> np.ndarray:
         import openai
