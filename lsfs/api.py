@@ -38,6 +38,7 @@ class LSFS:
         "create", "lock_file", "unlock_file", "group_semantic", "group_keywords", "ungroup", "groups",
         "integrated_retrieve", "file_join",
         "list_xattrs", "get_xattr", "set_xattr", "remove_xattr",
+        "retrieve_summary", "summarize", "translate",
     }
 
     def __init__(self, root: Root):
@@ -91,10 +92,14 @@ class LSFS:
     ) -> SyncStats:
         """Re-index what changed (only what changed) under ``paths`` or the whole root.
 
-        ``rebuild`` drops the keyword and vector indexes and rebuilds them from disk.
+        ``rebuild`` drops the keyword and vector indexes and rebuilds them from disk; it is
+        also how a root moves to another embedding model (anything else refuses, exit 3).
         """
         if rebuild:
             self._root.clear_indexes()
+        else:
+            # Even a no-change sync must not report success under another model's settings.
+            self._root.check_model()
         if not paths:
             return self._root.indexer.sync(progress=progress)
         stats = SyncStats()
@@ -294,6 +299,30 @@ class LSFS:
         return composite.file_join(self._root, list(names), into, confirm)
 
     # -- language APIs (issue 6) --------------------------------------------------------
+    def retrieve_summary(
+        self, query: str | None = None, keywords: Sequence[str] | str | None = None,
+        k: int | None = None, dir: str | None = None,
+    ) -> list:
+        """Retrieve (semantic with ``query``, exact with ``keywords``, integrated with both)
+        the ``k`` (default 3) best files, each with a short summary (``SummarizedHit``)."""
+        from lsfs.apis import summarize
+
+        return summarize.retrieve_summary(self._root, query, keywords, k, dir)
+
+    def summarize(self, name: str, offline: bool = False):
+        """A few sentences saying what the file is about (``Summary``): the LLM's when one
+        is configured, else the sentences closest to the document's centroid, in order."""
+        from lsfs.apis import summarize
+
+        return summarize.summarize(self._root, name, offline=offline)
+
+    def translate(self, name: str, language: str, confirm: bool = False):
+        """Translate the file with the configured LLM into a new file beside it
+        (``report.md`` -> ``report.fr.md``), indexed; needs an LLM (exit 4 without one).
+        An existing translation is replaced only with ``confirm`` (else ``done=False``)."""
+        from lsfs.apis import summarize
+
+        return summarize.translate(self._root, name, language, confirm=confirm)
 
     # -- links (issue 7) ----------------------------------------------------------------
     def link(self, name: str, expires: str | None = None, live: bool = False):

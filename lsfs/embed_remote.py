@@ -15,7 +15,8 @@ class RemoteEmbedder:
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.model_id = f"remote:{self.base_url}:{model}"
+        # Same form as Root.model_id: the model, not the host, decides the vector space.
+        self.model_id = f"remote:{model}"
         self.max_tokens = 256
         self._api_key = api_key or "unused"
         self._timeout = timeout
@@ -32,7 +33,14 @@ class RemoteEmbedder:
         _ = self.dim
 
     def import_runtime(self) -> None:
-        import openai  # noqa: F401
+        """Import the HTTP stack in the calling thread: ``openai`` imports ``httpx`` lazily,
+        and a search embeds its query on a worker thread while the main thread imports
+        chromadb, which imports ``httpx`` too; two threads importing one module at once can
+        see it half-initialised."""
+        import httpx  # noqa: F401
+        import openai
+
+        openai.OpenAI  # noqa: B018  (resolves the lazily imported client module now)
 
     def _call(self, texts: list[str]) -> np.ndarray:
         import openai

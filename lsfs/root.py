@@ -13,14 +13,14 @@ from pathlib import Path
 
 from lsfs import config as config_mod
 from lsfs.embed import Embedder, make_embedder
-from lsfs.errors import NotFound, UserError
+from lsfs.errors import NotFound, Refused, UserError
 from lsfs.index import Indexer
 from lsfs.lock import RootLock
 from lsfs.paths import STATE_DIR
 from lsfs.retrieve import Retriever
 from lsfs.store.catalog import Catalog
 from lsfs.store.objects import ObjectStore
-from lsfs.store.vectors import VectorStore
+from lsfs.store.vectors import COLLECTION, VectorStore, collection_for
 
 log = logging.getLogger("lsfs")
 
@@ -69,32 +69,69 @@ class Root:
     # -- lazy heavy parts -----------------------------------------------------------------
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = make_embedder(self.config)
+            self.check_model()
+            self._embedder = CheckedEmbedder(make_embedder(self.config), self.catalog)
         return self._embedder
 
-    def vectors(self) -> VectorStore:
+    def vectors(self, *, expect_filled: bool = True) -> VectorStore:
         if self._vectors is None:
             if self.readonly:
                 raise UserError("this operation needs the vector index; open the root for writing")
-            self._check_model()
-            self._vectors = VectorStore(self.state / "chroma", self.config.chroma_url)
+            self.check_model()
+            if self.config.chroma_url:
+                # One server holds many roots: each root keeps to its own collection.
+                store = VectorStore(url=self.config.chroma_url, collection=collection_for(self.root_id()))
+            else:
+                store = VectorStore(self.state / "chroma", collection=COLLECTION)
+            if expect_filled:
+                self._check_filled(store)
+            self._vectors = store
         return self._vectors
 
+    def _check_filled(self, store: VectorStore) -> None:
+        """An empty store under a catalog that lists chunks means the vectors are elsewhere
+        (LSFS_CHROMA_URL set or changed, a wiped server, a deleted .lsfs/chroma): searching
+        would silently find nothing and a sync would see nothing to do, so say how to fix it."""
+        if store.count() > 0:
+            return
+        chunks = self.catalog.query("SELECT count(*) FROM chunks")[0][0]
+        if chunks:
+            where = f"the Chroma server {self.config.chroma_url}" if self.config.chroma_url else ".lsfs/chroma"
+            raise Refused(
+                f"{where} holds no vectors for this root, but its catalog lists {chunks} chunks "
+                "(was LSFS_CHROMA_URL set, changed or unset?); run 'lsfs index --rebuild' "
+                "to embed everything into it"
+            )
+
+    def root_id(self) -> str:
+        """A random id made once per root; names its collection on a Chroma server."""
+        rid = self.catalog.get_meta("root_id")
+        if rid is None:
+            import uuid
+
+            rid = uuid.uuid4().hex
+            self.catalog.set_meta("root_id", rid)
+        return rid
+
     def model_id(self) -> str:
+        """What the settings embed with. A remote model is known by its name alone: the same
+        model served from another host gives the same vectors (the dimension is checked too)."""
         if self.config.embed_base_url:
-            return f"remote:{self.config.embed_base_url.rstrip('/')}:{self.config.embed_model}"
+            return f"remote:{self.config.embed_model}"
         return f"local:{self.config.embed_model}"
 
-    def _check_model(self) -> None:
+    def check_model(self) -> None:
         """Vectors from two models must never mix: a changed model needs a rebuild."""
         stored = self.catalog.get_meta("embed_model")
         wanted = self.model_id()
         if stored is None:
-            self.catalog.set_meta("embed_model", wanted)
+            if not self.readonly:
+                self.catalog.set_meta("embed_model", wanted)
         elif stored != wanted:
-            raise UserError(
+            raise Refused(
                 f"this root was indexed with {stored} but the settings now ask for {wanted}; "
-                "run 'lsfs index --rebuild' to re-embed everything with the new model"
+                "vectors of two models never mix, so run 'lsfs index --rebuild' to re-embed "
+                "everything with the new model (or restore the old setting)"
             )
 
     def clear_indexes(self) -> None:
@@ -103,8 +140,10 @@ class Root:
         Versions and the change log are kept: they are not derived from the disk.
         """
         self.catalog.set_meta("embed_model", self.model_id())
+        self.catalog.execute("DELETE FROM meta WHERE key='embed_dim'")
         self._vectors = None
-        self.vectors().reset()
+        self._embedder = None
+        self.vectors(expect_filled=False).reset()
         self.catalog.clear_indexes()
 
     def close(self) -> None:
@@ -113,6 +152,45 @@ class Root:
         finally:
             self.lock.release()
             self._vectors = None
+
+
+class CheckedEmbedder:
+    """The configured embedder, refusing vectors whose dimension differs from the root's.
+
+    The model name alone cannot catch a server that now serves another model under the same
+    name; the dimension recorded at the first embedding (meta ``embed_dim``) can.
+    """
+
+    def __init__(self, inner: Embedder, catalog: Catalog):
+        self._inner = inner
+        self._catalog = catalog
+        self._checked = False
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def embed(self, texts):
+        """``inner.embed(texts)``, after checking the vectors' dimension against the root."""
+        out = self._inner.embed(texts)
+        if not self._checked and len(out):
+            dim = int(out.shape[1])
+            stored = self._catalog.get_meta("embed_dim")
+            if stored is None:
+                self._record(dim)
+            elif int(stored) != dim:
+                raise Refused(
+                    f"the embedding model {self._inner.model_id} now gives {dim}-dimensional "
+                    f"vectors but this root holds {stored}-dimensional ones; run "
+                    "'lsfs index --rebuild' to re-embed everything with the new model"
+                )
+            self._checked = True
+        return out
+
+    def _record(self, dim: int) -> None:
+        try:
+            self._catalog.set_meta("embed_dim", str(dim))
+        except Exception:  # a read-only catalog: the next writer records it
+            pass
 
 
 def configure_logging(state: Path, level: str | None) -> None:

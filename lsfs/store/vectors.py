@@ -4,6 +4,9 @@ Ids are ``<file id>:<chunk seq>``: the file id is the catalog's lineage id, so t
 with the same name in different folders never collide, and a move changes no vector.
 Metadata holds only the file id; paths live in the catalog. LSFS always passes its own
 embeddings: Chroma's default embedding function would try to download a model.
+
+On a Chroma server (``LSFS_CHROMA_URL``) many roots share one server, so each root gets its
+own collection, named after the root id kept in the catalog (``collection_for``).
 """
 
 from __future__ import annotations
@@ -25,34 +28,61 @@ def chunk_id(file_id: int, seq: int) -> str:
     return f"{file_id}:{seq}"
 
 
+def collection_for(root_id: str) -> str:
+    """The server-side collection of one root (Chroma allows [A-Za-z0-9._-], 3-512 chars)."""
+    return f"lsfs_{root_id}"
+
+
+def _server_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) from ``LSFS_CHROMA_URL``: "http://h:8000", "https://h", "h:8000"."""
+    from urllib.parse import urlparse
+
+    u = urlparse(url if "://" in url else f"http://{url}")
+    try:
+        port = u.port
+    except ValueError:
+        port = -1
+    if u.scheme not in ("http", "https") or not u.hostname or port == -1:
+        raise BackendUnavailable(
+            f"LSFS_CHROMA_URL={url!r} is not a server address; use http://HOST:PORT"
+        )
+    ssl = u.scheme == "https"
+    return u.hostname, port or (443 if ssl else 8000), ssl
+
+
 class VectorStore:
-    def __init__(self, path: Path | None = None, url: str | None = None, model_id: str = ""):
+    def __init__(
+        self, path: Path | None = None, url: str | None = None, model_id: str = "",
+        collection: str = COLLECTION,
+    ):
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         import chromadb
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        self.name = collection
+        self._url = url
         if url:
-            from urllib.parse import urlparse
-
-            u = urlparse(url if "://" in url else f"http://{url}")
+            host, port, ssl = _server_address(url)
             try:
-                self.client = chromadb.HttpClient(
-                    host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https",
-                    settings=settings,
-                )
+                self.client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
                 self.client.heartbeat()
+                self.collection = self._open_collection()
             except Exception as exc:
                 raise BackendUnavailable(
                     f"Chroma server at {url} is unreachable ({type(exc).__name__}); "
-                    "start it or unset LSFS_CHROMA_URL"
+                    "start it (chroma run --path DIR --port PORT) or fix or unset LSFS_CHROMA_URL"
                 ) from None
         else:
             self.client = chromadb.PersistentClient(path=str(path), settings=settings)
+            self.collection = self._open_collection()
         self.model_id = model_id
-        self.collection = self.client.get_or_create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+
+    def _open_collection(self):
+        collection = self.client.get_or_create_collection(
+            self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
+        return _ServerCollection(collection, self._url) if self._url else collection
 
     def count(self) -> int:
         return self.collection.count()
@@ -112,7 +142,35 @@ class VectorStore:
 
     def reset(self) -> None:
         """Drop every vector (``lsfs index --rebuild``)."""
-        self.client.delete_collection(COLLECTION)
-        self.collection = self.client.get_or_create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        try:
+            self.client.delete_collection(self.name)
+        except Exception:  # absent already (a server wiped by hand): nothing to drop
+            pass
+        self.collection = self._open_collection()
+
+
+class _ServerCollection:
+    """A collection on a Chroma server whose lost connection reads as exit code 4 naming
+    the setting, not as an internal error (the server can stop while LSFS runs)."""
+
+    def __init__(self, collection, url: str):
+        self._collection = collection
+        self._url = url
+
+    def __getattr__(self, name):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as exc:
+                raise BackendUnavailable(
+                    f"lost the Chroma server at {self._url} ({type(exc).__name__}); "
+                    "restart it, or fix or unset LSFS_CHROMA_URL"
+                ) from None
+
+        return call
