@@ -270,7 +270,10 @@ class LSFSOperations(Operations):
             return 0
         if writable and self._locked(rel):
             raise FuseOSError(errno.EACCES)
-        self.generation.ensure(rel, retry=True)
+        if self.generation.ensure(rel, retry=True):
+            # The kernel may still hold the empty file's size from an earlier stat; direct
+            # I/O makes this handle's reads ask us instead of trusting that size.
+            fi.direct_io = 1
         h = Handle(rel, fd=os.open(self._real(rel), os.O_RDONLY | os.O_NOFOLLOW), writable=writable)
         if writable and fi.flags & os.O_TRUNC:
             h.buffer, h.dirty = bytearray(), True
