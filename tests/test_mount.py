@@ -30,7 +30,8 @@ class FolderNoteGenerator:
         return path.endswith(".txt")
 
     def generate(self, path, context):
-        return f"{path} lives in '{context['folder']}' beside {', '.join(context['folder_files'])}\n".encode()
+        names = ", ".join(f["name"] for f in context["folder_files"])
+        return f"{path} lives in '{context['folder']}' beside {names}\n".encode()
 
 
 class FlakyGenerator:
@@ -359,6 +360,9 @@ def test_lsfs_mount_runs_in_the_background_until_lsfs_umount(tmp_path):
         u = run_cli("umount", str(mp))
     assert u.code == 0, u.err
     assert not is_mounted(mp)
+    # umount returns once the mount has released the root: the next command just works.
+    s = run_cli("status", "--root", str(root), "--json")
+    assert s.code == 0, s.err
 
 
 def test_mounting_on_a_non_empty_folder_is_refused(tmp_path):

@@ -5,15 +5,18 @@
 - ``mount(root, mountpoint, foreground)``: what the CLI runs; in the background it starts
   itself with ``--foreground`` as a detached process and returns once the mount is up.
 - ``umount(mountpoint)``: ``fusermount3 -u``.
-What the mount shows and does: ``ops`` (the tree and the write path), ``virtual``
-(``/.lsfs/search``, ``/.lsfs/versions``, ``/.lsfs/README``), ``generation`` (content made on
-first read, computed attributes).
+What the mount shows and does: ``ops`` (the tree and the write path), ``xattr_ops``
+(extended attributes), ``virtual`` (``/.lsfs/search``, ``/.lsfs/versions``,
+``/.lsfs/README``), ``generation`` (content made on first read, the summary attribute),
+``backend`` (the owner it writes through), ``errnos`` (LSFS refusals as errnos).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,22 +45,52 @@ def fuse_missing() -> str | None:
     return None
 
 
-def is_mounted(mountpoint: str | os.PathLike) -> bool:
-    path = os.path.realpath(mountpoint)
+def _unescape(field: str) -> str:
+    # /proc/self/mounts writes spaces, tabs, newlines and backslashes as octal escapes.
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def mounted_source(mountpoint: str | os.PathLike) -> str | None:
+    """The source ("fsname") of what is mounted at ``mountpoint``, or None."""
+    path = os.path.abspath(os.path.expanduser(mountpoint))
     try:
-        with open("/proc/self/mounts", encoding="utf-8") as fh:
-            return any(line.split()[1] == path for line in fh if len(line.split()) > 1)
+        with open("/proc/self/mounts", encoding="utf-8", errors="surrogateescape") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 1 and _unescape(fields[1]) == path:
+                    return _unescape(fields[0])
     except OSError:
-        return os.path.ismount(path)
+        return path if os.path.ismount(path) else None
+    return None
+
+
+def is_mounted(mountpoint: str | os.PathLike) -> bool:
+    return mounted_source(mountpoint) is not None
+
+
+def _pid_file(root: Path, mountpoint: Path) -> Path:
+    digest = hashlib.sha256(os.fsencode(str(mountpoint))).hexdigest()[:16]
+    return Path(root) / STATE_DIR / "mounts" / f"{digest}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def check_mountpoint(root: Path, mountpoint: str | os.PathLike) -> Path:
     """The mount point as an absolute path, or a one-line refusal."""
-    mp = Path(mountpoint).expanduser().resolve()
+    mp = Path(os.path.abspath(Path(mountpoint).expanduser()))
+    if is_mounted(mp):  # checked first: a dead FUSE mount cannot even be stat'ed
+        raise UserError(f"{mp} is already a mount point; unmount it first (lsfs umount {mp})")
+    mp = mp.resolve()
     if not mp.is_dir():
         raise UserError(f"mount point {mp} is not an existing folder; create it first (mkdir -p {mp})")
-    if is_mounted(mp):
-        raise UserError(f"{mp} is already a mount point; unmount it first (lsfs umount {mp})")
     if any(mp.iterdir()):
         raise UserError(f"mount point {mp} is not empty; mount on an empty folder")
     root = root.resolve()
@@ -88,7 +121,10 @@ class Mount:
         from lsfs.mount.ops import LSFSOperations
 
         backend = Backend(self.root)
+        pid_file = _pid_file(self.root, self.mountpoint)
         try:
+            pid_file.parent.mkdir(exist_ok=True)
+            pid_file.write_text(f"{os.getpid()}\n{self.mountpoint}\n")
             self.ops = LSFSOperations(backend, self.generators, str(self.mountpoint))
             log.info("mounting %s at %s", self.root, self.mountpoint)
             FUSE(
@@ -97,14 +133,26 @@ class Mount:
             )
         finally:
             backend.close()
+            pid_file.unlink(missing_ok=True)
             log.info("unmounted %s", self.mountpoint)
 
 
-def umount(mountpoint: str | os.PathLike, timeout: float = 30.0) -> None:
-    """Unmount (the serving process then releases the root and exits)."""
-    mp = Path(mountpoint).expanduser().resolve()
-    if not is_mounted(mp):
+def umount(mountpoint: str | os.PathLike, timeout: float = 60.0) -> None:
+    """Unmount, then wait until the serving process has released the root, so the next
+    ``lsfs`` command finds it free."""
+    mp = Path(os.path.abspath(Path(mountpoint).expanduser()))
+    source = mounted_source(mp)
+    if source is None:
         raise UserError(f"{mp} is not mounted")
+    if not source.startswith("lsfs:"):
+        raise UserError(f"{mp} is not an LSFS mount ({source}); use umount or fusermount3 -u")
+    pid_file = _pid_file(Path(source[len("lsfs:"):]), mp)
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pid = None
+    if pid == os.getpid():  # mounted by this very process (a thread): nothing to wait for
+        pid = None
     tool = shutil.which("fusermount3") or shutil.which("fusermount")
     cmd = [tool, "-u", str(mp)] if tool else ["umount", str(mp)]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -112,7 +160,7 @@ def umount(mountpoint: str | os.PathLike, timeout: float = 30.0) -> None:
         why = (done.stderr or done.stdout).strip().splitlines()
         raise UserError(f"cannot unmount {mp}: {why[-1] if why else 'failed'} (is a program still using it?)")
     deadline = time.monotonic() + timeout
-    while is_mounted(mp) and time.monotonic() < deadline:
+    while (is_mounted(mp) or (pid is not None and _alive(pid))) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 

@@ -24,6 +24,9 @@ log = logging.getLogger("lsfs.mount")
 # After a failure, stat() waits this long before asking the generator again (open and
 # read always retry): `ls -l` over a folder must not hammer a dead LLM.
 RETRY_AFTER_S = 5.0
+DESCRIPTION = "user.lsfs.description"  # what `lsfs generate --no-content` said the file is for
+MAX_SIBLINGS = 20
+SNIPPET_CHARS = 300
 
 
 class FileListReadme:
@@ -51,9 +54,14 @@ def load(generators: Sequence | None) -> dict[str, Any]:
     """Generators by name: the given ones, else the ``lsfs.generators`` entry points,
     with the file-list README as a fallback overlay."""
     if generators is None:
-        from lsfs.plugins import load_generators
+        try:  # the built-ins (readme, llm) plus every plugin, when lsfs.generators exists
+            from lsfs.generators import registry
 
-        generators = load_generators()
+            generators = registry()
+        except ImportError:
+            from lsfs.plugins import load_generators
+
+            generators = load_generators()
     found = {g.name: g for g in generators}
     found.setdefault("readme", FileListReadme())
     return found
@@ -89,17 +97,34 @@ class Generation:
         self._failed: dict[str, float] = {}
 
     def context(self, rel: str, marker: str | None = None) -> dict[str, Any]:
-        """What a generator gets: the root, the LSFS methods, the file's folder and siblings."""
+        """What a generator gets: the root, the LSFS methods, settings, the file's marker,
+        size and description (``user.lsfs.description``), and its folder's other files as
+        ``{"name", "snippet"}`` (the start of their indexed text)."""
         root = self.backend.path
         folder = str(PurePosixPath(rel).parent)
         folder = "" if folder in (".", ".lsfs") else folder
+        me = PurePosixPath(rel).name
         try:
-            siblings = sorted(n for n in os.listdir(root / folder) if n != ".lsfs" and n != PurePosixPath(rel).name)
+            names = sorted(n for n in os.listdir(root / folder) if n != ".lsfs" and n != me)
         except OSError:
-            siblings = []
+            names = []
+        siblings = []
+        for name in names[:MAX_SIBLINGS]:
+            row = self.backend.file_row(f"{folder}/{name}" if folder else name)
+            text = self.backend.doc_text(row.id) if row is not None else None
+            siblings.append({"name": name, "snippet": (text or "")[:SNIPPET_CHARS]})
+        row = self.backend.file_row(rel) if not rel.startswith(".lsfs/") else None
+        attrs = self.backend.user_xattrs(row.id) if row is not None else {}
+        try:
+            size = (root / rel).stat().st_size
+        except OSError:
+            size = 0
+        description = attrs.get(DESCRIPTION)
         return {
-            "root": root, "fs": self.backend.fs, "backend": self.backend, "path": rel, "folder": folder,
-            "folder_files": siblings, "generator": marker, "config": self.backend.ro.config,
+            "root": root, "fs": self.backend.fs, "backend": self.backend, "config": self.backend.ro.config,
+            "path": rel, "folder": folder, "folder_files": siblings, "size": size,
+            "marker": marker.encode() if marker else None,
+            "description": description.decode("utf-8", "replace") if description else None,
             "mountpoint": self.mountpoint,
         }
 

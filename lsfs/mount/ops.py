@@ -11,7 +11,6 @@ content to version. See ``virtual`` for ``/.lsfs/`` and ``generation`` for gener
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import os
 import stat as statmod
@@ -21,56 +20,14 @@ from pathlib import Path, PurePosixPath
 
 from mfusepy import FuseOSError, Operations
 
-from lsfs.errors import (
-    BackendUnavailable, Busy, Locked, LSFSError, NotFound, OutsideRoot, Refused, UsageError,
-)
+from lsfs.errors import LSFSError
+from lsfs.mount.errnos import errno_of, lsfs_errors
 from lsfs.mount.generation import Generation
-from lsfs.mount.generation import summary as summarize
 from lsfs.mount.virtual import STATE, VirtualTree, is_virtual
+from lsfs.mount.xattr_ops import XattrOps
 from lsfs.paths import confine
-from lsfs.xattrs import COMPUTED
 
 log = logging.getLogger("lsfs.mount")
-
-XATTR_CREATE, XATTR_REPLACE = 1, 2
-
-
-def errno_of(exc: LSFSError) -> int:
-    """The errno a program sees for an LSFS refusal."""
-    if isinstance(exc, Locked):
-        return errno.EACCES
-    if isinstance(exc, OutsideRoot):
-        return errno.EPERM
-    if isinstance(exc, NotFound):
-        return errno.ENOENT
-    if isinstance(exc, (Busy, Refused)):
-        return errno.EBUSY
-    if isinstance(exc, BackendUnavailable):
-        return errno.EIO
-    text = exc.message
-    if "is a folder" in text:
-        return errno.EISDIR
-    if "not empty" in text:
-        return errno.ENOTEMPTY
-    if isinstance(exc, UsageError):
-        return errno.EINVAL
-    return errno.EIO
-
-
-def _lsfs_errors(fn):
-    """Turn LSFS errors into errnos (logged: the log is where a mount's user looks)."""
-
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return fn(self, *args, **kwargs)
-        except LSFSError as exc:
-            code = errno_of(exc)
-            log.info("%s %s: %s (%s)", fn.__name__, args[:1], exc.message, errno.errorcode.get(code, code))
-            raise FuseOSError(code) from None
-
-    return wrapper
-
 
 @dataclass
 class Handle:
@@ -104,7 +61,7 @@ class Handle:
         return self.buffer
 
 
-class LSFSOperations(Operations):
+class LSFSOperations(XattrOps, Operations):
     use_ns = True
 
     def __init__(self, backend, generators: dict, mountpoint: str):
@@ -252,7 +209,7 @@ class LSFSOperations(Operations):
         return {k: getattr(sv, k) for k in keys}
 
     # -- opening, reading, writing ----------------------------------------------------------
-    @_lsfs_errors
+    @lsfs_errors
     def open(self, path, fi):
         rel = self._rel(path)
         acc = fi.flags & os.O_ACCMODE
@@ -280,7 +237,7 @@ class LSFSOperations(Operations):
         fi.fh = self._add_handle(h)
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def create(self, path, mode, fi):
         rel = self._rel(path)
         self._refuse_virtual(rel)
@@ -318,7 +275,7 @@ class LSFSOperations(Operations):
             h.dirty = True
         return len(data)
 
-    @_lsfs_errors
+    @lsfs_errors
     def truncate(self, path, length, fh=None):
         rel = self._rel(path) if path is not None else None
         if rel is not None:
@@ -342,14 +299,14 @@ class LSFSOperations(Operations):
         self.backend.fs.write_path(rel, data)
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def flush(self, path, fi):
         h = self._handle(fi)
         with h.lock:
             self._commit(h)
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def fsync(self, path, datasync, fi):
         return self.flush(path, fi)
 
@@ -369,7 +326,7 @@ class LSFSOperations(Operations):
         return 0
 
     # -- names: create, remove, rename ------------------------------------------------------
-    @_lsfs_errors
+    @lsfs_errors
     def unlink(self, path):
         rel = self._rel(path)
         self._refuse_virtual(rel)
@@ -389,14 +346,14 @@ class LSFSOperations(Operations):
             h.unlinked = True  # POSIX: an open file outlives its name, but writes to it go nowhere
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def mkdir(self, path, mode):
         rel = self._rel(path)
         self._refuse_virtual(rel)
         os.mkdir(self._real(self._confine(rel)), mode)
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def rmdir(self, path):
         rel = self._rel(path)
         self._refuse_virtual(rel)
@@ -409,7 +366,7 @@ class LSFSOperations(Operations):
         os.rmdir(self._real(rel))
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def symlink(self, path, target):
         rel = self._rel(path)
         self._refuse_virtual(rel)
@@ -426,7 +383,7 @@ class LSFSOperations(Operations):
     def mknod(self, path, mode, dev):
         raise FuseOSError(errno.EPERM)
 
-    @_lsfs_errors
+    @lsfs_errors
     def rename(self, old, new):
         src, dst = self._rel(old), self._rel(new)
         if is_virtual(src) or is_virtual(dst):
@@ -458,7 +415,7 @@ class LSFSOperations(Operations):
         return 0
 
     # -- metadata ---------------------------------------------------------------------------
-    @_lsfs_errors
+    @lsfs_errors
     def chmod(self, path, mode):
         rel = self._rel(path)
         self._refuse_virtual(rel)
@@ -468,107 +425,20 @@ class LSFSOperations(Operations):
             os.chmod(self._real(rel), statmod.S_IMODE(mode))
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def chown(self, path, uid, gid):
         rel = self._rel(path)
         self._refuse_virtual(rel)
         os.lchown(self._real(rel), uid, gid)
         return 0
 
-    @_lsfs_errors
+    @lsfs_errors
     def utimens(self, path, times=None):
         rel = self._rel(path)
         self._refuse_virtual(rel)
         if self._pending(rel) is not None and not os.path.lexists(self._real(rel)):
             return 0
         os.utime(self._real(rel), ns=times, follow_symlinks=False) if times else os.utime(self._real(rel), follow_symlinks=False)
-        return 0
-
-    # -- extended attributes ----------------------------------------------------------------
-    def _catalogued(self, rel: str):
-        """The catalog row of a regular file at ``rel`` (None for folders, links, unknown files)."""
-        if is_virtual(rel) or not rel or os.path.islink(self._real(rel)):
-            return None
-        return self.backend.file_row(rel)
-
-    def _computed(self, row, name: str) -> bytes:
-        if name == "user.lsfs.versions":
-            return str(len(self.backend.versions_of(row.id))).encode()
-        if name == "user.lsfs.status":
-            text = row.state + (f" ({row.reason})" if row.reason else "") + (", locked" if row.locked else "")
-            return text.encode()
-        return summarize(self.backend.doc_text(row.id)).encode()
-
-    @_lsfs_errors
-    def getxattr(self, path, name, position=0):
-        rel = self._rel(path)
-        if is_virtual(rel):
-            raise FuseOSError(errno.ENODATA)
-        row = self._catalogued(rel)
-        if row is None:
-            try:
-                return os.getxattr(self._real(rel), name, follow_symlinks=False)
-            except OSError as exc:
-                raise FuseOSError(exc.errno if exc.errno != errno.ENOTSUP else errno.ENODATA) from None
-        if name in COMPUTED:
-            return self._computed(row, name)
-        value = self.backend.user_xattrs(row.id).get(name)
-        if value is None:
-            raise FuseOSError(errno.ENODATA)
-        return value
-
-    @_lsfs_errors
-    def listxattr(self, path):
-        rel = self._rel(path)
-        if is_virtual(rel):
-            return []
-        row = self._catalogued(rel)
-        if row is None:
-            try:
-                return [n for n in os.listxattr(self._real(rel), follow_symlinks=False) if n.startswith("user.")]
-            except OSError:
-                return []
-        return list(self.backend.user_xattrs(row.id)) + list(COMPUTED)
-
-    @_lsfs_errors
-    def setxattr(self, path, name, value, options, position=0):
-        rel = self._rel(path)
-        self._refuse_virtual(rel)
-        if name in COMPUTED:
-            raise FuseOSError(errno.EPERM)
-        if not name.startswith("user."):
-            raise FuseOSError(errno.ENOTSUP)
-        for h in self._handles_for(rel):  # a file created but not yet closed: commit it first
-            with h.lock:
-                self._commit(h)
-        row = self._catalogued(rel)
-        if row is None:
-            os.setxattr(self._real(rel), name, value, options, follow_symlinks=False)
-            return 0
-        exists = name in self.backend.user_xattrs(row.id)
-        if options & XATTR_CREATE and exists:
-            raise FuseOSError(errno.EEXIST)
-        if options & XATTR_REPLACE and not exists:
-            raise FuseOSError(errno.ENODATA)
-        self.backend.fs.set_xattr(rel, name, bytes(value))
-        return 0
-
-    @_lsfs_errors
-    def removexattr(self, path, name):
-        rel = self._rel(path)
-        self._refuse_virtual(rel)
-        if name in COMPUTED:
-            raise FuseOSError(errno.EPERM)
-        row = self._catalogued(rel)
-        if row is None:
-            try:
-                os.removexattr(self._real(rel), name, follow_symlinks=False)
-            except OSError as exc:
-                raise FuseOSError(exc.errno) from None
-            return 0
-        if name not in self.backend.user_xattrs(row.id):
-            raise FuseOSError(errno.ENODATA)
-        self.backend.fs.remove_xattr(rel, name)
         return 0
 
     # -- lifetime ---------------------------------------------------------------------------
