@@ -387,3 +387,36 @@ def test_mounting_inside_the_root_is_refused(tmp_path):
 def test_umount_of_something_not_mounted_fails_clearly(tmp_path):
     r = run_cli("umount", str(tmp_path))
     assert r.code == 1 and "is not mounted" in r.err
+
+
+def test_a_mount_writes_through_a_running_supervisor(tmp_path):
+    from lsfs import LSFS
+    from supervisor.daemon import Supervisor
+
+    root = tmp_path / "root"
+    write_tree(root, {"a.md": "alpha"})
+    LSFS.init(root).close()
+    sup = Supervisor(root)
+    sup.start()
+    try:
+        m, thread = _mount(root, tmp_path / "mnt")
+        try:
+            assert not m.ops.backend.hosts_supervisor
+            (tmp_path / "mnt/a.md").write_text("alpha, edited through the mount")
+            assert [v.cause for v in sup.call("history", ("a.md",)).versions] == ["initial", "overwrite"]
+        finally:
+            _unmount(tmp_path / "mnt", thread)
+    finally:
+        sup.stop()
+
+
+def test_setting_an_attribute_with_xattr_create_on_an_existing_one_fails_eexist(mounted):
+    path = mounted.mp / "once.md"
+    path.write_text("x")
+    os.setxattr(path, "user.once", b"1", os.XATTR_CREATE)
+    with pytest.raises(OSError) as err:
+        os.setxattr(path, "user.once", b"2", os.XATTR_CREATE)
+    assert err.value.errno == errno.EEXIST
+    with pytest.raises(OSError) as err:
+        os.removexattr(path, "user.never")
+    assert err.value.errno == errno.ENODATA
