@@ -61,6 +61,16 @@ class Handle:
         return self.buffer
 
 
+def _dirent_mode(entry: os.DirEntry) -> int:
+    if entry.is_dir(follow_symlinks=False):
+        return statmod.S_IFDIR
+    if entry.is_symlink():
+        return statmod.S_IFLNK
+    if entry.is_file(follow_symlinks=False):
+        return statmod.S_IFREG
+    return 0  # a special file: unknown, the kernel asks getattr
+
+
 class LSFSOperations(XattrOps, Operations):
     use_ns = True
 
@@ -161,14 +171,22 @@ class LSFSOperations(XattrOps, Operations):
         rel = self._rel(path)
         if is_virtual(rel):
             return [".", ".."] + self.virtual.listdir(rel)
-        names = os.listdir(self._real(rel))
+        # Each entry carries its type (from the directory itself, no stat), so `ls -R` and
+        # `find` need not look every file up just to learn it is not a folder.
+        entries = []
+        with os.scandir(self._real(rel)) as it:
+            for e in it:
+                if rel or e.name != STATE:
+                    entries.append((e.name, _dirent_mode(e), 0))
         if not rel:
-            names = [n for n in names if n != STATE] + [STATE]
+            entries.append((STATE, statmod.S_IFDIR, 0))
+        here = {name for name, _, _ in entries}
         with self._table:
             for h in self._handles.values():
-                if h.new and not h.unlinked and str(PurePosixPath(h.rel).parent) in (rel or ".",) and PurePosixPath(h.rel).name not in names:
-                    names.append(PurePosixPath(h.rel).name)
-        return [".", ".."] + names
+                name = PurePosixPath(h.rel).name
+                if h.new and not h.unlinked and str(PurePosixPath(h.rel).parent) == (rel or ".") and name not in here:
+                    entries.append((name, statmod.S_IFREG, 0))
+        return [".", ".."] + entries
 
     def readlink(self, path):
         rel = self._rel(path)
