@@ -128,11 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# lsfs mount: I/O through the mount vs directly",
         "",
-        f"Command: `PYTHONPATH=. python benchmarks/mount_io.py --size-mb {mb} --runs {args.runs}`",
+        f"Command: `PYTHONPATH=. python benchmarks/mount_io.py --size-mb {mb} --runs {args.runs}"
+        + (f" --work {args.work}`" if args.work else "`"),
         f"Machine: 2-core x86_64 VM, CPU only, shared with other developers; {time.strftime('%Y-%m-%d')} (the project's date is 2026-11-22).",
         f"Tree: the Cranfield collection ({n_docs} files in 14 folders) + one {mb} MB file of random bytes; "
-        (f"`lsfs init` took {init_s:.1f} s; " if init_s is not None else "") +
-        f"`lsfs mount` returned after {mount_s:.1f} s (it warms the model).",
+        + (f"`lsfs init` took {init_s:.1f} s; " if init_s is not None else "")
+        + f"`lsfs mount` returned after {mount_s:.1f} s (it warms the model).",
         "",
         "| measurement | through the mount | directly | speed vs direct |",
         "|---|---|---|---|",
