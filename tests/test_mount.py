@@ -88,6 +88,8 @@ def _mount(root: Path, mp: Path, generators=None):
 
 def _unmount(mp: Path, thread: threading.Thread) -> None:
     subprocess.run(["fusermount3", "-u", str(mp)], check=False)
+    if is_mounted(mp):  # something still holds a file open: detach lazily, never leak a mount
+        subprocess.run(["fusermount3", "-uz", str(mp)], check=False)
     thread.join(timeout=60)
 
 
@@ -189,6 +191,15 @@ def test_renaming_a_folder_moves_its_children_and_their_history(mounted):
     assert (mounted.mp / "after/sub/deep.md").read_text() == "deep content v2"
     assert not (mounted.root / "before").exists()
     assert _versions(mounted, "after/sub/deep.md") == 2
+
+
+def test_renaming_a_file_keeps_its_history_under_the_new_name(mounted):
+    (mounted.mp / "old-name.md").write_text("v1")
+    (mounted.mp / "old-name.md").write_text("v2")
+    os.rename(mounted.mp / "old-name.md", mounted.mp / "notes/new-name.md")
+    assert (mounted.root / "notes/new-name.md").read_text() == "v2"
+    assert not (mounted.root / "old-name.md").exists()
+    assert (mounted.mp / ".lsfs/versions/notes/new-name.md/v1").read_text() == "v1"
 
 
 def test_renaming_a_file_onto_another_continues_that_files_history(mounted):
