@@ -17,7 +17,7 @@ def mount(
     mountpoint: Annotated[Path, typer.Argument(help="An empty folder outside the root to mount on.")],
     root: RootOpt = None,
     foreground: Annotated[bool, typer.Option("--foreground", "-f", help="Serve in this process until unmounted.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Log every operation to ROOT/.lsfs/logs/.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Log in detail to ROOT/.lsfs/logs/ (same as LSFS_LOG=debug).")] = False,
 ) -> None:
     """Mount the root at MOUNTPOINT (FUSE): every write through it is versioned and indexed.
 
