@@ -39,6 +39,7 @@ class LSFS:
         "integrated_retrieve", "file_join",
         "list_xattrs", "get_xattr", "set_xattr", "remove_xattr",
         "retrieve_summary", "summarize", "translate",
+        "write_path", "remove_path", "move_path",
     }
 
     def __init__(self, root: Root):
@@ -374,6 +375,25 @@ class LSFS:
         xattrs.remove_xattr(self._root, self.resolve(name), attr)
 
     # -- mount, generators, archive (issue 8) -------------------------------------------
+    # Exact-path operations for the mount: a file system must never resolve names by stem.
+    def write_path(self, path: str, data: bytes) -> syscalls.WriteResult:
+        """Replace or create the file at exactly ``path`` (one new version, indexed)."""
+        from lsfs import pathops
+
+        return pathops.write_path(self._root, path, data)
+
+    def remove_path(self, path: str) -> None:
+        """Delete the file (or symlink) at exactly ``path``; its history is kept."""
+        from lsfs import pathops
+
+        pathops.remove_path(self._root, path)
+
+    def move_path(self, source: str, target: str) -> str:
+        """Rename a file or folder; history, xattrs and links follow. Onto an existing
+        file: that file's content is replaced as a new version of it."""
+        from lsfs import pathops
+
+        return pathops.move_path(self._root, source, target)
 
     # -- agents and scale (issue 9) -----------------------------------------------------
 
