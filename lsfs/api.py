@@ -18,6 +18,7 @@ from lsfs.errors import UserError
 from lsfs.index import Progress, SyncStats
 from lsfs.names import resolve_name
 from lsfs.paths import confine, confine_dir, find_root
+from lsfs.recovery import intent
 from lsfs.retrieve import Hit
 from lsfs.root import Root
 
@@ -38,6 +39,7 @@ class LSFS:
         "create", "lock_file", "unlock_file", "group_semantic", "group_keywords", "ungroup", "groups",
         "integrated_retrieve", "file_join",
         "list_xattrs", "get_xattr", "set_xattr", "remove_xattr",
+        "verify",
     }
 
     def __init__(self, root: Root):
@@ -65,7 +67,8 @@ class LSFS:
             path.mkdir(parents=True)
         fs = cls(Root.create(path))
         try:
-            fs._root.indexer.sync(cause="initial", progress=progress)
+            with intent(fs._root.catalog, "index", [""], "initial"):
+                fs._root.indexer.sync(cause="initial", progress=progress)
         except BaseException:
             fs.close()
             raise
@@ -93,18 +96,23 @@ class LSFS:
 
         ``rebuild`` drops the keyword and vector indexes and rebuilds them from disk.
         """
-        if rebuild:
-            self._root.clear_indexes()
-        if not paths:
-            return self._root.indexer.sync(progress=progress)
-        stats = SyncStats()
-        for p in paths:
+        rels = []
+        for p in paths or []:
             rel = confine(self.root, p, allow_root=True)
             if rel and not os.path.lexists(self.root / rel) and self._root.catalog.file_by_path(rel) is None:
                 if not self._root.catalog.live_files(rel):
                     raise UserError(f"{p} does not exist under {self.root}")
-            stats.add(self._root.indexer.sync(rel or None, progress=progress))
-        return stats
+            rels.append(rel)
+        # Killed mid-way, the next open finishes the sync (lsfs.recovery).
+        with intent(self._root.catalog, "index", rels or [""]):
+            if rebuild:
+                self._root.clear_indexes()
+            if not rels:
+                return self._root.indexer.sync(progress=progress)
+            stats = SyncStats()
+            for rel in rels:
+                stats.add(self._root.indexer.sync(rel or None, progress=progress))
+            return stats
 
     def status(self, files: bool = False) -> dict:
         """Counts per DESIGN.md (``status --json``); with ``files``, every file's state."""
@@ -349,3 +357,13 @@ class LSFS:
     # -- agents and scale (issue 9) -----------------------------------------------------
 
     # -- verify (issue 10) --------------------------------------------------------------
+    def verify(self, repair: bool = False):
+        """Prove that catalog, version objects (re-hashed), keyword index, vectors and disk
+        agree; returns a ``VerifyReport`` (``.ok``, ``.problems`` in plain words).
+
+        ``repair=True`` rebuilds derived state from disk and objects (never touching a
+        user file or a version) and returns the check made afterwards, with ``.repaired``.
+        """
+        from lsfs import verify
+
+        return verify.repair(self._root) if repair else verify.check(self._root)

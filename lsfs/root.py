@@ -46,6 +46,20 @@ class Root:
         self._embedder: Embedder | None = None
         self.indexer = Indexer(self.path, self.catalog, self.objects, self.config, self.vectors, self.embedder)
         self.retriever = Retriever(self.catalog, self.vectors, self.embedder)
+        if lock and not readonly:
+            self._recover()
+
+    def _recover(self) -> None:
+        """Finish what a killed process left half-done (see lsfs.recovery); costs one
+        query when nothing is pending."""
+        from lsfs import recovery
+
+        try:
+            if recovery.pending(self.catalog):
+                recovery.recover(self)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def create(cls, path: Path) -> "Root":

@@ -24,6 +24,7 @@ from lsfs.extract import BINARY_SUFFIXES
 from lsfs.ignore import TEMP_PREFIX
 from lsfs.names import resolve_name
 from lsfs.paths import confine, confine_dir
+from lsfs.recovery import intent
 from lsfs.retrieve import Hit
 from lsfs.root import Root
 from lsfs import xattrs
@@ -116,10 +117,12 @@ def write_bytes(root: Root, rel: str, data: bytes, cause: str) -> WriteResult:
     capture_outside_change(root, rel)
     full = root.path / rel
     mode = statmod.S_IMODE(os.lstat(full).st_mode) if full.exists() else None
-    root.objects.put_bytes(data)
-    atomic_write(full, data, mode)
-    root.indexer.sync_paths([rel], cause=cause, data={rel: data})
-    xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
+    # The intent makes the next open finish this if we are killed half-way (lsfs.recovery).
+    with intent(root.catalog, "write", [rel], cause):
+        root.objects.put_bytes(data)
+        atomic_write(full, data, mode)
+        root.indexer.sync_paths([rel], cause=cause, data={rel: data})
+        xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
     row = root.catalog.file_by_path(rel)
     latest = root.catalog.latest_version(row.id) if row else None
     return WriteResult(rel, latest.n if latest else None, len(data), cause)
@@ -132,9 +135,10 @@ def remove_file(root: Root, rel: str, cause: str = "delete") -> None:
     full = root.path / rel
     if not full.exists():
         raise NotFound(f"{rel} does not exist")
-    os.unlink(full)
-    fsync_dir(full.parent)
-    root.indexer.forget(rel, cause)
+    with intent(root.catalog, "delete", [rel], cause):
+        os.unlink(full)
+        fsync_dir(full.parent)
+        root.indexer.forget(rel, cause)
 
 
 def _as_bytes(content: str | bytes) -> bytes:
