@@ -144,6 +144,28 @@ def _folders(paths: Iterable[str]) -> set[str]:
     return out
 
 
+def _drop_half_moves(root, paths: list[str]) -> None:
+    """A group moves a file by linking the new name, then unlinking the old one. Killed in
+    between, both names hold the same inode: keep the one the catalog knows, drop the
+    other link (the content survives under the kept name)."""
+    by_inode: dict[tuple[int, int], list[str]] = {}
+    for rel in paths:
+        try:
+            st = os.lstat(root.path / rel)
+        except OSError:
+            continue
+        if st.st_nlink > 1:
+            by_inode.setdefault((st.st_dev, st.st_ino), []).append(rel)
+    for names in by_inode.values():
+        known = [n for n in names if root.catalog.file_by_path(n) is not None]
+        if len(names) < 2 or len(known) != 1:
+            continue
+        for extra in names:
+            if extra != known[0]:
+                log.info("dropping the second link %s of %s left by an interrupted move", extra, known[0])
+                os.unlink(root.path / extra)
+
+
 def recover(root, intents: list[Intent] | None = None) -> RecoveryReport:
     """Finish what dead processes left half-done (see the module docstring).
 
@@ -156,10 +178,13 @@ def recover(root, intents: list[Intent] | None = None) -> RecoveryReport:
     report = RecoveryReport(intents=len(intents))
     if not intents:
         return report
-    log.warning("recovering %d unfinished operation(s): %s", len(intents), [i.op for i in intents])
+    log.info("recovering %d unfinished operation(s): %s", len(intents), [i.op for i in intents])
     all_paths = sorted({p for it in intents for p in it.paths})
     report.paths = all_paths
     report.temp_files_removed = remove_temp_files(root.path, _folders(all_paths))
+    for it in intents:
+        if it.op == "group":
+            _drop_half_moves(root, it.paths)
     root.objects.clean_temp()
     root.indexer.ignore.forget()
     for it in intents:
