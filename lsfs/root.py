@@ -35,7 +35,13 @@ class Root:
         self.readonly = readonly
         self.lock = RootLock(self.state)
         if lock and not readonly:
-            self.lock.acquire(self.config.lock_timeout, what=str(self.path))
+            try:
+                self.lock.acquire(self.config.lock_timeout, what=str(self.path))
+            except OSError as exc:
+                raise UserError(
+                    f"cannot open {self.path} for changes: {STATE_DIR}/ is not writable ({exc.strerror}); "
+                    "commands that only read (grep, status, show, history) still work"
+                ) from None
         try:
             self.catalog = Catalog(self.state / "catalog.db", readonly=readonly)
         except BaseException:

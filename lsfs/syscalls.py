@@ -13,6 +13,7 @@ whose object is already stored, and records it. Either way no version is lost.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat as statmod
 import tempfile
@@ -119,13 +120,31 @@ def write_bytes(root: Root, rel: str, data: bytes, cause: str) -> WriteResult:
     mode = statmod.S_IMODE(os.lstat(full).st_mode) if full.exists() else None
     # The intent makes the next open finish this if we are killed half-way (lsfs.recovery).
     with intent(root.catalog, "write", [rel], cause):
-        root.objects.put_bytes(data)
-        atomic_write(full, data, mode)
+        try:
+            root.objects.put_bytes(data)
+            atomic_write(full, data, mode)
+        except OSError as exc:
+            raise _disk_error(exc, rel) from None
         root.indexer.sync_paths([rel], cause=cause, data={rel: data})
         xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
     row = root.catalog.file_by_path(rel)
     latest = root.catalog.latest_version(row.id) if row else None
     return WriteResult(rel, latest.n if latest else None, len(data), cause)
+
+
+def _disk_error(exc: OSError, rel: str) -> Exception:
+    """A write the disk refused, said plainly. The rename never happened, so the file
+    still holds its previous content."""
+    why = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exhausted",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(exc.errno)
+    if why is None:
+        return exc
+    return UserError(f"cannot write {rel}: {why}; nothing was changed (its previous content is intact)")
 
 
 def remove_file(root: Root, rel: str, cause: str = "delete") -> None:

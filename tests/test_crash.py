@@ -89,7 +89,7 @@ def test_random_sigkills_lose_nothing_and_verify_passes_after_automatic_repair(t
             verified += 1
             assert outcome["invariants"] == [], f"after kill {kills}: {outcome['invariants']}"
             assert outcome["ok"], f"after kill {kills}, verify found: {outcome['problems']}"
-            time.sleep(0 if last else rng.uniform(0.0, 0.8))
+            time.sleep(0 if last else rng.uniform(0.0, 0.6))
             _kill(pid)
             ops += result.read_text(encoding="utf-8").count("\nop ")
             if not last:
