@@ -111,7 +111,12 @@ class LSFS:
                 return self._root.indexer.sync(progress=progress)
             stats = SyncStats()
             for rel in rels:
-                stats.add(self._root.indexer.sync(rel or None, progress=progress))
+                if rel:
+                    # sync_paths, not sync(under=rel): the walk of a *file* finds nothing,
+                    # and sync would then record the file as deleted.
+                    stats.add(self._root.indexer.sync_paths([rel], progress=progress))
+                else:
+                    stats.add(self._root.indexer.sync(progress=progress))
             return stats
 
     def status(self, files: bool = False) -> dict:

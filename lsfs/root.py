@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 from lsfs import config as config_mod
@@ -44,6 +45,12 @@ class Root:
                 ) from None
         try:
             self.catalog = Catalog(self.state / "catalog.db", readonly=readonly)
+        except sqlite3.OperationalError as exc:
+            self.lock.release()
+            raise UserError(
+                f"cannot open the catalog {self.state / 'catalog.db'}: {exc}; is the disk full? "
+                "free some space and try again (nothing was changed)"
+            ) from None
         except BaseException:
             self.lock.release()
             raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import stat as statmod
 import tempfile
 from dataclasses import asdict, dataclass
@@ -118,15 +119,25 @@ def write_bytes(root: Root, rel: str, data: bytes, cause: str) -> WriteResult:
     capture_outside_change(root, rel)
     full = root.path / rel
     mode = statmod.S_IMODE(os.lstat(full).st_mode) if full.exists() else None
-    # The intent makes the next open finish this if we are killed half-way (lsfs.recovery).
-    with intent(root.catalog, "write", [rel], cause):
-        try:
-            root.objects.put_bytes(data)
-            atomic_write(full, data, mode)
-        except OSError as exc:
-            raise _disk_error(exc, rel) from None
-        root.indexer.sync_paths([rel], cause=cause, data={rel: data})
-        xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
+    renamed = False
+    try:
+        # The intent makes the next open finish this if we are killed half-way (lsfs.recovery).
+        with intent(root.catalog, "write", [rel], cause):
+            try:
+                root.objects.put_bytes(data)
+                atomic_write(full, data, mode)
+            except OSError as exc:
+                raise _disk_error(exc, rel) from None
+            renamed = True
+            root.indexer.sync_paths([rel], cause=cause, data={rel: data})
+            xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
+    except sqlite3.OperationalError as exc:  # the catalog's disk is full or failing
+        if not renamed:
+            raise UserError(f"cannot write {rel}: the catalog could not record it ({exc}); is the disk full? nothing was changed") from None
+        raise UserError(
+            f"wrote {rel}, but the catalog could not record it ({exc}); is the disk full? "
+            "its new content is safe in the version store; free some space and run 'lsfs verify --repair'"
+        ) from None
     row = root.catalog.file_by_path(rel)
     latest = root.catalog.latest_version(row.id) if row else None
     return WriteResult(rel, latest.n if latest else None, len(data), cause)

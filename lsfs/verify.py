@@ -123,6 +123,11 @@ class _Check:
                 continue
             if row.sha256 is None:
                 continue  # recorded without content (symlink, special file, too large)
+            try:
+                if os.lstat(full).st_size > self.root.config.max_file_bytes:
+                    continue  # grew past the size limit: LSFS no longer reads it, by design
+            except OSError:
+                continue
             sha = _hash_file(full)
             if sha is not None and sha != row.sha256:
                 self.add(FILE_CHANGED, rel, f"{rel} changed on disk since LSFS last read it (an outside change not yet recorded as a version)")
