@@ -31,6 +31,7 @@ from lsfs.paths import confine, confine_dir
 from lsfs.retrieve import Hit
 from lsfs.root import Root
 from lsfs.store.objects import fsync_dir
+from lsfs.recovery import intent
 from lsfs.syscalls import capture_outside_change, write_bytes
 
 __all__ = [
@@ -194,6 +195,9 @@ def create(root: Root, source: str | os.PathLike, dir: str | None = None, progre
     bar = progress if progress and len(entries) > 20 else None
     if bar:
         bar.start(len(entries))
+    # Killed mid-import, the next open indexes what was already copied (lsfs.recovery).
+    importing = intent(root.catalog, "import", [into], "import")
+    importing.__enter__()
     try:
         for rel, st in entries:
             dest_rel = f"{into}/{rel}" if into else rel
@@ -239,6 +243,7 @@ def create(root: Root, source: str | os.PathLike, dir: str | None = None, progre
             bar.finish()
     if copied:  # one batched pass: the model sees full batches
         root.indexer.sync_paths(copied, cause="import", progress=progress)
+    importing.__exit__(None, None, None)
     for rel in copied:
         row = root.catalog.file_by_path(rel)
         if row is None:

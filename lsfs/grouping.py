@@ -22,6 +22,7 @@ from typing import Sequence
 
 from lsfs.errors import Locked, NotFound, Refused, UserError
 from lsfs.paths import confine, confine_dir, in_dir
+from lsfs.recovery import intent
 from lsfs.retrieve import check_k, check_query
 from lsfs.root import Root
 from lsfs.store.objects import fsync_dir
@@ -242,18 +243,21 @@ def _carry_out(root: Root, plan: GroupPlan, record_as: int | None = None) -> Gro
             )
         plan.group_id = cur.lastrowid
     done = 0
+    moving = [p for m in plan.moves for p in (m.source, m.target)]
     try:
-        for seq, m in enumerate(plan.moves):
-            row = cat.file_by_path(m.source)
-            m.target = _move_file(root, m.source, m.target)
-            with cat.transaction():
-                root.indexer.move(m.source, m.target)
-                if record_as is None and row is not None:
-                    cat.execute(
-                        "INSERT INTO group_moves(group_id, seq, file_id, src, dst) VALUES(?, ?, ?, ?, ?)",
-                        (plan.group_id, seq, row.id, m.source, m.target),
-                    )
-            done += 1
+        with intent(cat, "group", moving, "external") as tracked:
+            for seq, m in enumerate(plan.moves):
+                row = cat.file_by_path(m.source)
+                m.target = _move_file(root, m.source, m.target)
+                tracked.append(m.target)  # free_name may have picked another name meanwhile
+                with cat.transaction():
+                    root.indexer.move(m.source, m.target)
+                    if record_as is None and row is not None:
+                        cat.execute(
+                            "INSERT INTO group_moves(group_id, seq, file_id, src, dst) VALUES(?, ?, ?, ?, ?)",
+                            (plan.group_id, seq, row.id, m.source, m.target),
+                        )
+                done += 1
     except OSError as exc:
         undo = f"; 'lsfs ungroup {plan.group_id}' puts them back" if record_as is None and done else ""
         raise UserError(f"moved {done} of {len(plan.moves)} files, then: {exc.strerror or exc} ({m.source}){undo}") from None

@@ -4,6 +4,7 @@ as git does), plus the ``ignore`` list of ``config.toml``."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -13,6 +14,18 @@ ALWAYS = (".lsfs", ".git")
 IGNORE_FILES = (".gitignore", ".lsfsignore")
 # LSFS's own temporary files (atomic writes) are never indexed or watched.
 TEMP_PREFIX = ".lsfs-tmp-"
+
+log = logging.getLogger("lsfs.ignore")
+
+
+def _utf8_name(rel: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python hands them over as lone
+    surrogates): the catalog, JSON and every face need real text."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class IgnoreRules:
@@ -41,6 +54,8 @@ class IgnoreRules:
             self._specs.clear()
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        if not _utf8_name(rel):
+            return True
         parts = rel.split("/")
         if any(p in ALWAYS for p in parts) or parts[-1].startswith(TEMP_PREFIX):
             return True
@@ -70,6 +85,9 @@ class IgnoreRules:
                 continue
             for entry in sorted(entries, key=lambda e: e.name):
                 rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+                if not _utf8_name(rel):
+                    log.warning("skipped %r: its name is not valid UTF-8, which LSFS cannot record; rename it", rel)
+                    continue
                 try:
                     is_dir = entry.is_dir(follow_symlinks=False)
                     if self.ignored(rel, is_dir):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 from lsfs import config as config_mod
@@ -35,9 +36,21 @@ class Root:
         self.readonly = readonly
         self.lock = RootLock(self.state)
         if lock and not readonly:
-            self.lock.acquire(self.config.lock_timeout, what=str(self.path))
+            try:
+                self.lock.acquire(self.config.lock_timeout, what=str(self.path))
+            except OSError as exc:
+                raise UserError(
+                    f"cannot open {self.path} for changes: {STATE_DIR}/ is not writable ({exc.strerror}); "
+                    "commands that only read (grep, status, show, history) still work"
+                ) from None
         try:
             self.catalog = Catalog(self.state / "catalog.db", readonly=readonly)
+        except sqlite3.OperationalError as exc:
+            self.lock.release()
+            raise UserError(
+                f"cannot open the catalog {self.state / 'catalog.db'}: {exc}; is the disk full? "
+                "free some space and try again (nothing was changed)"
+            ) from None
         except BaseException:
             self.lock.release()
             raise
@@ -46,6 +59,20 @@ class Root:
         self._embedder: Embedder | None = None
         self.indexer = Indexer(self.path, self.catalog, self.objects, self.config, self.vectors, self.embedder)
         self.retriever = Retriever(self.catalog, self.vectors, self.embedder)
+        if lock and not readonly:
+            self._recover()
+
+    def _recover(self) -> None:
+        """Finish what a killed process left half-done (see lsfs.recovery); costs one
+        query when nothing is pending."""
+        from lsfs import recovery
+
+        try:
+            if recovery.pending(self.catalog):
+                recovery.recover(self)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def create(cls, path: Path) -> "Root":

@@ -13,7 +13,9 @@ whose object is already stored, and records it. Either way no version is lost.
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import stat as statmod
 import tempfile
 from dataclasses import asdict, dataclass
@@ -24,6 +26,7 @@ from lsfs.extract import BINARY_SUFFIXES
 from lsfs.ignore import TEMP_PREFIX
 from lsfs.names import resolve_name
 from lsfs.paths import confine, confine_dir
+from lsfs.recovery import intent
 from lsfs.retrieve import Hit
 from lsfs.root import Root
 from lsfs import xattrs
@@ -116,13 +119,43 @@ def write_bytes(root: Root, rel: str, data: bytes, cause: str) -> WriteResult:
     capture_outside_change(root, rel)
     full = root.path / rel
     mode = statmod.S_IMODE(os.lstat(full).st_mode) if full.exists() else None
-    root.objects.put_bytes(data)
-    atomic_write(full, data, mode)
-    root.indexer.sync_paths([rel], cause=cause, data={rel: data})
-    xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
+    renamed = False
+    try:
+        # The intent makes the next open finish this if we are killed half-way (lsfs.recovery).
+        with intent(root.catalog, "write", [rel], cause):
+            try:
+                root.objects.put_bytes(data)
+                atomic_write(full, data, mode)
+            except OSError as exc:
+                raise _disk_error(exc, rel) from None
+            renamed = True
+            root.indexer.sync_paths([rel], cause=cause, data={rel: data})
+            xattrs.reapply(root, rel)  # the rename dropped the real file's attributes
+    except sqlite3.OperationalError as exc:  # the catalog's disk is full or failing
+        if not renamed:
+            raise UserError(f"cannot write {rel}: the catalog could not record it ({exc}); is the disk full? nothing was changed") from None
+        raise UserError(
+            f"wrote {rel}, but the catalog could not record it ({exc}); is the disk full? "
+            "its new content is safe in the version store; free some space and run 'lsfs verify --repair'"
+        ) from None
     row = root.catalog.file_by_path(rel)
     latest = root.catalog.latest_version(row.id) if row else None
     return WriteResult(rel, latest.n if latest else None, len(data), cause)
+
+
+def _disk_error(exc: OSError, rel: str) -> Exception:
+    """A write the disk refused, said plainly. The rename never happened, so the file
+    still holds its previous content."""
+    why = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exhausted",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(exc.errno)
+    if why is None:
+        return exc
+    return UserError(f"cannot write {rel}: {why}; nothing was changed (its previous content is intact)")
 
 
 def remove_file(root: Root, rel: str, cause: str = "delete") -> None:
@@ -132,9 +165,10 @@ def remove_file(root: Root, rel: str, cause: str = "delete") -> None:
     full = root.path / rel
     if not full.exists():
         raise NotFound(f"{rel} does not exist")
-    os.unlink(full)
-    fsync_dir(full.parent)
-    root.indexer.forget(rel, cause)
+    with intent(root.catalog, "delete", [rel], cause):
+        os.unlink(full)
+        fsync_dir(full.parent)
+        root.indexer.forget(rel, cause)
 
 
 def _as_bytes(content: str | bytes) -> bytes:

@@ -17,9 +17,9 @@ app = typer.Typer(
 )
 
 # Registration order is the order of `lsfs --help`.
-from lsfs.cli import indexing, search, files, versions, composite, links, watch, agents, mount  # noqa: E402
+from lsfs.cli import indexing, search, files, versions, composite, links, watch, agents, mount, verify  # noqa: E402
 
-for module in (indexing, search, files, versions, composite, links, watch, agents, mount):
+for module in (indexing, search, files, versions, composite, links, watch, agents, mount, verify):
     module.register(app)
 
 

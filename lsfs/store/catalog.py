@@ -13,6 +13,7 @@ Keyword search uses two FTS5 indexes:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -129,8 +130,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._depth = 0
         if readonly:
-            uri = f"file:{self.path}?mode=ro"
-            self.db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            self.db = self._connect_readonly()
         else:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -143,6 +143,21 @@ class Catalog:
                     self.db.execute(stmt)
                 if self.get_meta("schema_version") is None:
                     self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        uri = f"file:{self.path}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            if os.access(self.path.parent, os.W_OK):
+                raise
+        # A read-only file system (a mounted backup, a CD): WAL mode cannot create its
+        # shared-memory file there, and nothing can change the database, so read it as
+        # immutable.
+        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
 
     def close(self) -> None:
         with self._lock:
