@@ -106,13 +106,13 @@ class LSFS:
                 if not self._root.catalog.live_files(rel):
                     raise UserError(f"{p} does not exist under {self.root}")
             rels.append(rel)
+        if not rebuild:
+            # Even a no-change sync must not report success under another model's settings.
+            self._root.check_model()
         # Killed mid-way, the next open finishes the sync (lsfs.recovery).
         with intent(self._root.catalog, "index", rels or [""]):
             if rebuild:
                 self._root.clear_indexes()
-            else:
-                # Even a no-change sync must not report success under another model's settings.
-                self._root.check_model()
             if not rels:
                 return self._root.indexer.sync(progress=progress)
             stats = SyncStats()

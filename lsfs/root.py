@@ -67,9 +67,15 @@ class Root:
         query when nothing is pending."""
         from lsfs import recovery
 
+        from lsfs.errors import LSFSError
+
         try:
             if recovery.pending(self.catalog):
                 recovery.recover(self)
+        except LSFSError as exc:
+            # A backend down or a model switch awaiting 'index --rebuild' must not lock the
+            # user out of the root; the intents stay and the next open tries again.
+            log.warning("recovery of unfinished operations postponed: %s", exc.message)
         except BaseException:
             self.close()
             raise
