@@ -194,8 +194,22 @@ def run_child(args: list[str], log: Path) -> tuple[float, int, int]:
     return wall, usage.ru_maxrss * 1024, proc.returncode
 
 
-def tree_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def tree_bytes(path: Path, allocated: bool = False) -> int:
+    """Apparent size of the files under ``path``, or the disk blocks they take (``du``)."""
+    if path.is_file():
+        st = path.stat()
+        return st.st_blocks * 512 if allocated else st.st_size
+    return sum(tree_bytes(p, allocated) for p in path.rglob("*") if p.is_file())
+
+
+def disk_stats(state: Path) -> dict:
+    """``.lsfs/`` size, apparent and allocated, in total and for its three big parts."""
+    groups = {"catalog.db": ["catalog.db", "catalog.db-wal"], "chroma": ["chroma"], "objects": ["objects"]}
+    out: dict = {"lsfs_bytes": tree_bytes(state), "lsfs_du_bytes": tree_bytes(state, True)}
+    for key, allocated in (("lsfs_parts", False), ("lsfs_du_parts", True)):
+        out[key] = {g: sum(tree_bytes(state / n, allocated) for n in names if (state / n).exists())
+                    for g, names in groups.items()}
+    return out
 
 
 def lsfs_cli(*args: str) -> list[str]:
@@ -275,9 +289,7 @@ def phase_index(size: str, docs: list[tuple[str, str]], work: Path) -> dict:
     text_bytes = db.execute("SELECT sum(length(CAST(text AS BLOB))) FROM docs").fetchone()[0] or 0
     states = dict(db.execute("SELECT state, count(*) FROM files GROUP BY state").fetchall())
     db.close()
-    parts = {name: tree_bytes(state / name) if (state / name).is_dir() else (state / name).stat().st_size
-             for name in ("catalog.db", "chroma", "objects") if (state / name).exists()}
-    parts["catalog.db"] = sum((state / n).stat().st_size for n in ("catalog.db", "catalog.db-wal") if (state / n).exists())
+    out_disk = disk_stats(state)
     reindex = []
     for _ in range(3):
         t, _, rc = run_child(lsfs_cli("index", "--root", str(root)), log)
@@ -285,8 +297,7 @@ def phase_index(size: str, docs: list[tuple[str, str]], work: Path) -> dict:
     out = {
         "files": len(docs), "indexed": n_indexed, "states": states, "chunks": n_chunks,
         "init_s": wall, "chunks_per_s": n_chunks / wall if wall else 0.0, "peak_rss_bytes": rss,
-        "lsfs_bytes": tree_bytes(state), "lsfs_parts": parts, "text_bytes": text_bytes,
-        "source_bytes": tree_bytes(root) - tree_bytes(state),
+        "text_bytes": text_bytes, "source_bytes": tree_bytes(root) - tree_bytes(state), **out_disk,
         "reindex_cold_s": statistics.median(reindex),
     }
     print(f"[{size}] indexed {n_indexed} files / {n_chunks} chunks in {wall:.1f} s, peak RSS "
@@ -422,6 +433,10 @@ def cmd_run(args) -> int:
     phases = ("index", "query", "naive") if args.phase == "all" else (args.phase,)
     if "index" in phases:
         save(args.size, "index", phase_index(args.size, docs, work))
+    if args.phase == "disk":  # measure the sizes of an indexed root again
+        results = json.loads(RESULTS.read_text())
+        results[args.size]["index"].update(disk_stats(work / "root" / ".lsfs"))
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     if "query" in phases:
         save(args.size, "query", phase_query(args.size, docs, work, args.data))
     if "naive" in phases and (args.naive or args.phase == "naive"):
@@ -434,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="measure one size")
     run.add_argument("--size", choices=SIZES, required=True)
-    run.add_argument("--phase", choices=("all", "index", "query", "naive"), default="all")
+    run.add_argument("--phase", choices=("all", "index", "query", "naive", "disk"), default="all")
     run.add_argument("--naive", action="store_true", help="also time the naive whole-file pipeline")
     run.add_argument("--data", type=Path, default=cranfield.DEFAULT_DATA)
     sub.add_parser("report", help="write RESULTS_scale.md and scale.png from scale_results.json")

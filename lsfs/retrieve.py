@@ -77,13 +77,41 @@ def snippet_around(text: str, pos: int, length: int = 0) -> str:
     return _squash(text[start:end])
 
 
+class _SimpleFold(dict):
+    """str.translate table for Unicode simple case folding, filled one character at a time.
+
+    grep -i and rg -i compare characters by their simple case fold, so "ſ" (long s) matches
+    "s" and "σ" matches "ς"; str.lower() keeps "ſ" and "ς" apart from "s" and "σ".
+    Full folding (str.casefold) would go further than they do ("ß" -> "ss"), so a
+    character whose fold is longer than one keeps its one-character lower case, or
+    itself. Every character maps to one, so positions in the folded text stay valid.
+    """
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = ch.casefold()
+        if len(folded) != 1:
+            folded = ch.lower() if len(ch.lower()) == 1 else ch
+        self[code] = folded
+        return folded
+
+
+_FOLD = _SimpleFold()
+
+
+def fold_case(text: str) -> str:
+    """``text`` with every character replaced by its simple case fold (see _SimpleFold)."""
+    return text.lower() if text.isascii() else text.translate(_FOLD)
+
+
 def _trigram_query(keyword: str) -> str | None:
     """An FTS5 query matching every file that may contain ``keyword`` (a superset).
 
-    Only ASCII trigrams are used: SQLite folds ASCII case exactly as Python does, so the
-    candidates can never miss a real match.
+    Only ASCII trigrams are used. SQLite's trigram tokenizer folds case like fold_case,
+    including the two non-ASCII letters that fold to ASCII ("\u212a" Kelvin sign, "ſ"),
+    so the candidates can never miss a real match.
     """
-    low = keyword.lower()
+    low = fold_case(keyword)
     grams = {low[i : i + 3] for i in range(len(low) - 2)}
     grams = {g for g in grams if g.isascii()}
     if not grams:
@@ -124,19 +152,17 @@ class Retriever:
             cand = set.intersection(*known) if known else None
         else:
             cand = None if len(known) < len(sets) else set().union(*known)
-        needles = keywords if case_sensitive else [kw.lower() for kw in keywords]
+        needles = keywords if case_sensitive else [fold_case(kw) for kw in keywords]
         hits = []
         for fid, path, text in self._indexed_texts(cand):
             if not in_dir(path, dir):
                 continue
-            hay = text if case_sensitive else text.lower()
+            hay = text if case_sensitive else fold_case(text)
             counts = [hay.count(n) for n in needles]
             ok = all(counts) if mode == "all" else any(counts)
             if not ok:
                 continue
             first = min((hay.find(n), n) for n, c in zip(needles, counts) if c)
-            # Positions in the lowered text match the original except for rare characters
-            # whose lower case is longer; the snippet is then slightly off, never wrong.
             hits.append(Hit(path, float(sum(counts)), snippet_around(text, first[0], len(first[1]))))
         hits.sort(key=lambda h: (-h.score, h.path))
         return hits[:k] if k else hits
