@@ -8,7 +8,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MD = HERE / "RESULTS_scale.md"
 PNG = HERE / "scale.png"
-ORDER = ("1k", "10k", "50k")
+ORDER = ("1k", "10k", "50k", "50k-stub")
+LABEL = {"50k-stub": "50k, stand-in embedder¹"}
 MACHINE = "2-core x86_64 VM, CPU only, shared with other developers"
 
 
@@ -23,7 +24,7 @@ def _row(label: str, values: list[str]) -> str:
 def table(results: dict) -> list[str]:
     sizes = [s for s in ORDER if s in results]
     get = lambda s, *keys: _dig(results[s], keys)  # noqa: E731
-    lines = [_row("", [f"**{s}**" for s in sizes]), "|---" * (len(sizes) + 1) + "|"]
+    lines = [_row("", [f"**{LABEL.get(s, s)}**" for s in sizes]), "|---" * (len(sizes) + 1) + "|"]
 
     def add(label, fn):
         vals = []
@@ -44,6 +45,7 @@ def table(results: dict) -> list[str]:
     add("`.lsfs/` ÷ extracted text (target ≤ 3×)", lambda s: f"{get(s, 'index', 'lsfs_bytes') / get(s, 'index', 'text_bytes'):.1f}×")
     for part in ("catalog.db", "chroma", "objects"):
         add(f"&nbsp;&nbsp;{part} ÷ text", lambda s, p=part: f"{get(s, 'index', 'lsfs_parts', p) / get(s, 'index', 'text_bytes'):.2f}×")
+    add("`.lsfs/` allocated on disk (`du`) ÷ text", lambda s: f"{get(s, 'index', 'lsfs_du_bytes') / get(s, 'index', 'text_bytes'):.1f}×")
     add("no-change `lsfs index` (cold CLI, median of 3)", lambda s: f"{get(s, 'index', 'reindex_cold_s'):.2f} s")
     add("keyword, LSFS warm p50 / p95", lambda s: f"{get(s, 'query', 'keyword', 'lsfs_p50_ms'):.1f} / {get(s, 'query', 'keyword', 'lsfs_p95_ms'):.1f} ms")
     add("keyword, `rg -l -F -i` p50 / p95", lambda s: f"{get(s, 'query', 'keyword', 'rg_p50_ms'):.1f} / {get(s, 'query', 'keyword', 'rg_p95_ms'):.1f} ms")
@@ -51,11 +53,20 @@ def table(results: dict) -> list[str]:
     add("`lsfs grep` cold CLI p50", lambda s: f"{get(s, 'query', 'keyword', 'lsfs_grep_cold_p50_ms'):.0f} ms")
     add("F1 of LSFS grep vs rg, min over 50 keywords (target 1.0)", lambda s: f"{get(s, 'query', 'keyword', 'f1_min'):.3f}")
     add("semantic k=10, warm p50 / p95 (target p95 ≤ 100 ms)", lambda s: f"{get(s, 'query', 'semantic', 'p50_ms'):.1f} / {get(s, 'query', 'semantic', 'p95_ms'):.1f} ms")
+    add("&nbsp;&nbsp;of which the model encoding the query, p50 / p95", lambda s: f"{get(s, 'query', 'semantic', 'model_encode_p50_ms'):.1f} / {get(s, 'query', 'semantic', 'model_encode_p95_ms'):.1f} ms")
     add("Cranfield nDCG@10, LSFS semantic", lambda s: f"{get(s, 'query', 'ndcg10_semantic'):.3f}")
     add("Cranfield nDCG@10, LSFS hybrid (default)", lambda s: f"{get(s, 'query', 'ndcg10_hybrid'):.3f}")
     add("naive whole-file pipeline: index time", lambda s: f"{get(s, 'naive', 'index_s'):,.0f} s")
     add("naive whole-file pipeline: nDCG@10", lambda s: f"{get(s, 'naive', 'ndcg10'):.3f}")
     return lines
+
+
+def _has(r: dict, fn) -> bool:
+    try:
+        fn(r)
+        return True
+    except (KeyError, TypeError):
+        return False
 
 
 def _dig(d: dict, keys) -> object:
@@ -73,37 +84,42 @@ def plot(results: dict, path: Path) -> bool:
     except ImportError:
         print("matplotlib is not installed (pip install -e '.[bench]'); no plot written")
         return False
-    sizes = [s for s in ORDER if "index" in results.get(s, {})]
-    files = [results[s]["index"]["files"] for s in sizes]
+    real = [s for s in ORDER if "index" in results.get(s, {}) and not s.endswith("-stub")]
+    stub = [s for s in ORDER if "index" in results.get(s, {}) and s.endswith("-stub")]
+    nfiles = lambda s: results[s]["index"]["files"]  # noqa: E731
+
+    def series(ax, sizes, fn, style, label, **kw):
+        sizes = [s for s in sizes if _has(results[s], fn)]
+        if sizes:
+            ax.plot([nfiles(s) for s in sizes], [fn(results[s]) for s in sizes], style, label=label, **kw)
+
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
     ax = axes[0][0]
-    ax.plot(files, [results[s]["index"]["init_s"] / 60 for s in sizes], "o-", label="LSFS init")
-    nv = [s for s in sizes if "naive" in results[s]]
-    if nv:
-        ax.plot([results[s]["index"]["files"] for s in nv], [results[s]["naive"]["index_s"] / 60 for s in nv], "s--", label="naive whole-file")
+    series(ax, real, lambda r: r["index"]["init_s"] / 60, "o-", "LSFS init")
+    series(ax, real, lambda r: r["naive"]["index_s"] / 60, "s--", "naive whole-file")
+    series(ax, stub, lambda r: r["index"]["init_s"] / 60, "o", "LSFS init, stand-in embedder", mfc="none")
     ax.set(title="index time", xlabel="files", ylabel="minutes")
-    ax.legend()
-    ax = axes[0][1]
-    ax.plot(files, [results[s]["index"]["peak_rss_bytes"] / 2**20 for s in sizes], "o-", label="peak RSS (MiB)")
-    ax.plot(files, [results[s]["index"]["lsfs_bytes"] / 2**20 for s in sizes], "o-", label=".lsfs/ (MiB)")
-    ax.plot(files, [results[s]["index"]["text_bytes"] / 2**20 for s in sizes], "o:", label="extracted text (MiB)")
-    ax.axhline(2048, color="grey", lw=0.8, ls="--")
-    ax.set(title="memory and disk", xlabel="files", ylabel="MiB", yscale="log")
     ax.legend(fontsize=8)
-    q = [s for s in sizes if "query" in results[s]]
-    qf = [results[s]["index"]["files"] for s in q]
+    ax = axes[0][1]
+    for key, label, c in (("peak_rss_bytes", "peak RSS", "C0"), ("lsfs_bytes", ".lsfs/", "C1"), ("text_bytes", "extracted text", "C2")):
+        series(ax, real, lambda r, k=key: r["index"][k] / 2**20, "o-", f"{label} (MiB)", color=c)
+        series(ax, stub, lambda r, k=key: r["index"][k] / 2**20, "o", None, color=c, mfc="none")
+    ax.axhline(2048, color="grey", lw=0.8, ls="--")
+    ax.set(title="memory and disk (hollow: stand-in embedder)", xlabel="files", ylabel="MiB", yscale="log")
+    ax.legend(fontsize=8)
     ax = axes[1][0]
-    for key, label in (("lsfs_p50_ms", "LSFS grep p50 (warm)"), ("rg_p50_ms", "rg -l p50")):
-        ax.plot(qf, [results[s]["query"]["keyword"][key] for s in q], "o-", label=label)
-    ax.plot(qf, [results[s]["query"]["semantic"]["p95_ms"] for s in q], "o--", label="LSFS semantic p95 (warm)")
+    every = real + stub
+    for key, label, c in (("lsfs_p50_ms", "LSFS grep p50 (warm)", "C0"), ("rg_p50_ms", "rg -l -F -i p50", "C1")):
+        series(ax, every, lambda r, k=key: r["query"]["keyword"][k], "o-", label, color=c)
+    series(ax, real, lambda r: r["query"]["semantic"]["p95_ms"], "o--", "LSFS semantic p95 (warm)", color="C2")
+    series(ax, stub, lambda r: r["query"]["semantic"]["p95_ms"], "o", None, color="C2", mfc="none")
     ax.axhline(100, color="grey", lw=0.8, ls="--")
     ax.set(title="query latency", xlabel="files", ylabel="ms", yscale="log")
     ax.legend(fontsize=8)
     ax = axes[1][1]
-    ax.plot(qf, [results[s]["query"]["ndcg10_hybrid"] for s in q], "o-", label="LSFS hybrid")
-    ax.plot(qf, [results[s]["query"]["ndcg10_semantic"] for s in q], "o-", label="LSFS semantic")
-    if nv:
-        ax.plot([results[s]["index"]["files"] for s in nv], [results[s]["naive"]["ndcg10"] for s in nv], "s--", label="naive whole-file")
+    series(ax, real, lambda r: r["query"]["ndcg10_hybrid"], "o-", "LSFS hybrid")
+    series(ax, real, lambda r: r["query"]["ndcg10_semantic"], "o-", "LSFS semantic")
+    series(ax, real, lambda r: r["naive"]["ndcg10"], "s--", "naive whole-file")
     ax.set(title="Cranfield nDCG@10 among the other files", xlabel="files", ylim=(0, 0.6))
     ax.legend(fontsize=8)
     for a in axes.flat:
