@@ -39,7 +39,7 @@ def table(results: dict) -> list[str]:
     add("chunks", lambda s: f"{get(s, 'index', 'chunks'):,}")
     add("extracted text", lambda s: _mib(get(s, "index", "text_bytes")))
     add("`lsfs init` wall time", lambda s: f"{get(s, 'index', 'init_s'):,.0f} s")
-    add("embedding rate during init", lambda s: f"{get(s, 'index', 'chunks_per_s'):.1f} chunks/s")
+    add("chunks per second during init", lambda s: f"{get(s, 'index', 'chunks_per_s'):.1f} chunks/s")
     add("peak RSS of `lsfs init` (target ≤ 2 GiB)", lambda s: _mib(get(s, "index", "peak_rss_bytes")))
     add("`.lsfs/` size", lambda s: _mib(get(s, "index", "lsfs_bytes")))
     add("`.lsfs/` ÷ extracted text (target ≤ 3×)", lambda s: f"{get(s, 'index', 'lsfs_bytes') / get(s, 'index', 'text_bytes'):.1f}×")

@@ -57,8 +57,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def start() -> tuple[ThreadingHTTPServer, str]:
-    """Serve on a free loopback port in a daemon thread; returns (server, base URL)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+PORT = 39329  # fixed: LSFS records the endpoint URL as the model id, so a later run must match
+
+
+def start(port: int = PORT) -> tuple[ThreadingHTTPServer, str]:
+    """Serve on a loopback port in a daemon thread; returns (server, base URL)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     threading.Thread(target=server.serve_forever, name="stub-embeddings", daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
