@@ -122,8 +122,11 @@ def plot(results: dict, path: Path) -> bool:
     series(ax, real, lambda r: r["naive"]["ndcg10"], "s--", "naive whole-file")
     ax.set(title="Cranfield nDCG@10 among the other files", xlabel="files", ylim=(0, 0.6))
     ax.legend(fontsize=8)
+    from matplotlib.ticker import NullFormatter
+
     for a in axes.flat:
         a.set_xscale("log")
+        a.xaxis.set_minor_formatter(NullFormatter())
         a.grid(alpha=0.3)
     fig.suptitle(f"LSFS at growing size ({MACHINE})", fontsize=10)
     fig.tight_layout()
