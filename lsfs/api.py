@@ -38,6 +38,7 @@ class LSFS:
         "create", "lock_file", "unlock_file", "group_semantic", "group_keywords", "ungroup", "groups",
         "integrated_retrieve", "file_join",
         "list_xattrs", "get_xattr", "set_xattr", "remove_xattr",
+        "export_archive", "import_archive", "generate_plan", "generate_tree", "fill_generated", "overlay",
     }
 
     def __init__(self, root: Root):
@@ -345,6 +346,49 @@ class LSFS:
         xattrs.remove_xattr(self._root, self.resolve(name), attr)
 
     # -- mount, generators, archive (issue 8) -------------------------------------------
+    def export_archive(self, archive: str | os.PathLike, versions: bool = False):
+        """Write the tree to the JSON file ``archive``: contents (binary-safe), modes, mtimes,
+        user xattrs, symlinks, locks, and with ``versions`` every version (time, cause).
+        Returns an ``ExportResult``; see ``lsfs.apis.archive`` for the format."""
+        from lsfs.apis import archive as archive_api
+
+        return archive_api.export_archive(self._root, archive, versions)
+
+    def import_archive(self, archive: str | os.PathLike, into: str | None = None, *, confirm: bool = False):
+        """Recreate an archive from ``export_archive`` in the root (or the folder ``into``)
+        through the write path. Replacing existing files with other content needs
+        ``confirm=True``; without it the result is the plan (``done=False``, ``conflicts``)."""
+        from lsfs.apis import archive as archive_api
+
+        return archive_api.import_archive(self._root, archive, into, confirm)
+
+    def generate_plan(self, prompt: str, into: str | None = None):
+        """The tree of files the LLM proposes for ``prompt`` (a ``TreePlan``; nothing created).
+        Proposed paths outside the root are in ``refused`` with the reason."""
+        from lsfs.apis import generate
+
+        return generate.propose_tree(self._root, prompt, into)
+
+    def generate_tree(self, files: Sequence[dict], content: bool = True):
+        """Create the files of a confirmed plan ({"path", "description"} each), with content
+        from the LLM, or (``content=False``) empty and marked ``user.lsfs.generator=llm``."""
+        from lsfs.apis import generate
+
+        return generate.create_tree(self._root, list(files), content=content, fs=self)
+
+    def fill_generated(self, name: str):
+        """Fill the empty file ``name`` from its generator (the mount calls this on first
+        read); a ``FillResult``. Failures raise and leave the file and its marker as they were."""
+        from lsfs.apis import generate
+
+        return generate.fill(self, name)
+
+    def overlay(self, path: str) -> bytes | None:
+        """A generated file that exists only in the mount (``.lsfs/README``), or None."""
+        from lsfs.apis import generate
+
+        return generate.overlay(self, path)
+
 
     # -- agents and scale (issue 9) -----------------------------------------------------
 

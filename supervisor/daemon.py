@@ -44,6 +44,7 @@ log = logging.getLogger("lsfs.supervisor")
 READ_ONLY = frozenset({
     "status", "search", "semantic_retrieve", "keywords_retrieve", "integrated_retrieve",
     "delete_plan", "read", "resolve", "changes", "links", "groups",
+    "generate_plan", "overlay",  # the LLM or the catalog only; a slow LLM must not hold writes
 })
 SUPERVISOR_LOCK = "supervisor.lock"
 POLL_ENV = "LSFS_WATCH_POLL"
