@@ -233,7 +233,7 @@ def tree_messages(prompt: str) -> list[dict]:
     return [
         {"role": "system", "content": (
             "You design a small folder of files. Reply with JSON: "
-            '{"files": [{"path": "folder/name.ext", "description": "what it contains"}]}. '
+            '{"files": [{"path": "notes/intro.md", "description": "one sentence"}]}. '
             f"At most {MAX_FILES} files; relative paths only.")},
         {"role": "user", "content": prompt},
     ]

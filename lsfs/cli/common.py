@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ def _open(root: Path | None, readonly: bool):
     path = Path(root).expanduser() if root is not None else find_root()
     if (path / ".lsfs").is_dir():
         configure_logging(path / ".lsfs", None)  # --debug / LSFS_LOG=debug: .lsfs/logs/lsfs.log
+        logging.getLogger("lsfs.cli").debug("lsfs %s on %s", " ".join(sys.argv[1:]), path)
     if readonly:
         from lsfs.api import LSFS
 
