@@ -252,3 +252,27 @@ def test_cli_import_of_a_json_file_that_is_no_archive_is_a_one_line_error(tmp_pa
 def test_cli_export_into_a_missing_folder_is_a_one_line_error(src, tmp_path, cli):
     r = cli("export", str(tmp_path / "no/such/a.json"), "--root", str(src))
     assert r.code == 1 and "does not exist" in r.err
+
+
+def test_export_and_import_work_through_a_running_owner(src, tmp_path):
+    """Under 'lsfs watch' the CLI talks to the owner process; results cross the socket."""
+    from lsfs import owner
+    from lsfs.apis.archive import ArchiveImport, ExportResult
+    from supervisor import Supervisor
+
+    dst = tmp_path / "dst"
+    LSFS.init(dst).close()
+    sup = Supervisor(dst, quiet=0.05)
+    sup.start()
+    try:
+        with owner.connect(src) or LSFS.open(src) as fs:
+            fs.export_archive(str(tmp_path / "a.json"), versions=True)
+        with owner.connect(dst) as remote:
+            assert remote is not None
+            done = remote.import_archive(str(tmp_path / "a.json"), "copy")
+            assert isinstance(done, ArchiveImport) and done.done and not done.failed
+            made = remote.export_archive(str(tmp_path / "b.json"))
+            assert isinstance(made, ExportResult) and made.files == 4
+    finally:
+        sup.stop()
+    assert (dst / "copy/data/blob.bin").read_bytes() == BINARY

@@ -252,3 +252,27 @@ def test_without_debug_nothing_is_logged(root, cli):
     r = cli("status", "--root", str(root.root), env={"LSFS_LOG": ""})
     assert r.code == 0, r.err
     assert not os.path.exists(root.root / ".lsfs/logs")
+
+
+def test_fill_through_a_running_owner_returns_the_same_result_and_errors(tmp_path, monkeypatch):
+    from lsfs import owner
+    from lsfs.apis.generate import FillResult
+    from supervisor import Supervisor
+
+    for k in ("LSFS_LLM_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(k, raising=False)
+    write_tree(tmp_path / "r", {"full.md": "content\n", "later.md": ""})
+    LSFS.init(tmp_path / "r").close()
+    sup = Supervisor(tmp_path / "r", quiet=0.05)
+    sup.start()
+    try:
+        with owner.connect(tmp_path / "r") as remote:
+            result = fill(remote, "full.md")
+            assert isinstance(result, FillResult) and not result.filled
+            remote.set_xattr("later.md", GENERATOR, b"llm")
+            with pytest.raises(BackendUnavailable, match="LSFS_LLM_BASE_URL"):
+                fill(remote, "later.md")
+            assert remote.get_xattr("later.md", GENERATOR) == b"llm"
+            assert b"- full.md" in remote.overlay(README_PATH)
+    finally:
+        sup.stop()
