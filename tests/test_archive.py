@@ -276,3 +276,10 @@ def test_export_and_import_work_through_a_running_owner(src, tmp_path):
     finally:
         sup.stop()
     assert (dst / "copy/data/blob.bin").read_bytes() == BINARY
+
+
+def test_import_into_an_existing_file_is_a_user_error(src, tmp_path):
+    export(src, tmp_path / "a.json")
+    write_tree(tmp_path / "dst", {"taken": "a file\n"})
+    with LSFS.init(tmp_path / "dst") as fs, pytest.raises(UserError, match="is a file, not a folder"):
+        fs.import_archive(tmp_path / "a.json", into="taken")

@@ -327,6 +327,8 @@ def import_archive(root: Root, source: str | os.PathLike, into: str | None = Non
     """
     archive, blobs = read_archive(source)
     into = confine_dir(root.path, into)
+    if into and os.path.lexists(root.path / into) and not (root.path / into).is_dir():
+        raise UserError(f"{into} is a file, not a folder; choose another --into")
     result = ArchiveImport(str(source), into)
     steps = _plan(root, archive, blobs, into, result)
     if any(state == "replace" for _, _, _, state in steps) and not confirm:
