@@ -41,6 +41,13 @@ def root(tmp_path):
         yield fs
 
 
+def patient_llm(root) -> None:
+    """A tiny CPU model on a shared machine can take minutes: give it time (config.toml)."""
+    cfg = root / ".lsfs" / "config.toml"
+    cfg.write_text(cfg.read_text().replace("llm_timeout = 60.0", "llm_timeout = 600.0"))
+    assert "llm_timeout = 600.0" in cfg.read_text()
+
+
 def llm_env(server) -> dict:
     return {"LSFS_LLM_BASE_URL": server.base_url, "LSFS_LLM_MODEL": server.model}
 
@@ -140,8 +147,9 @@ def test_an_empty_prompt_is_a_user_error(root, cli):
 @pytest.mark.slow
 def test_generate_asks_first_and_refuses_without_a_terminal(root, cli, llm_server):
     root.close()
+    patient_llm(root.root)
     r = cli("generate", "two notes about gardening", "--into", "garden", "--root", str(root.root),
-            env=llm_env(llm_server))
+            env=llm_env(llm_server), timeout=900)
     assert r.code in (1, 3), r.err  # 1 only if the tiny model proposed nothing usable
     if r.code == 3:
         assert "needs confirmation; re-run with --yes" in r.err and "the LLM proposes:" in r.err
@@ -151,8 +159,9 @@ def test_generate_asks_first_and_refuses_without_a_terminal(root, cli, llm_serve
 @pytest.mark.slow
 def test_generate_no_content_creates_marked_empty_files_inside_into(root, cli, llm_server):
     root.close()
+    patient_llm(root.root)
     r = cli("generate", "notes for a cooking class", "--into", "cooking", "--no-content", "--yes",
-            "--json", "--root", str(root.root), env=llm_env(llm_server))
+            "--json", "--root", str(root.root), env=llm_env(llm_server), timeout=900)
     if r.code == 1 and "proposed no file" in r.err:
         pytest.skip("the tiny model proposed nothing usable this time")
     assert r.code == 0, r.err
@@ -171,7 +180,9 @@ def test_generated_content_is_non_empty_and_versioned(tmp_path, llm_server, monk
     for k, v in llm_env(llm_server).items():
         monkeypatch.setenv(k, v)
     write_tree(tmp_path / "r", {"veg/carrots.md": "Carrots like sandy soil.\n"})
-    with LSFS.init(tmp_path / "r") as fs:
+    LSFS.init(tmp_path / "r").close()
+    patient_llm(tmp_path / "r")
+    with LSFS.open(tmp_path / "r") as fs:
         plan = fs.generate_plan("one short note about tomatoes", into="veg")
         if not plan.files:
             pytest.skip("the tiny model proposed nothing usable this time")

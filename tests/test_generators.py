@@ -190,6 +190,13 @@ def test_an_unknown_virtual_path_has_no_overlay(root):
 
 # -- the llm generator against a real server ----------------------------------------------
 
+def patient_llm(root) -> None:
+    """A tiny CPU model on a shared machine can take minutes: give it time (config.toml)."""
+    cfg = root / ".lsfs" / "config.toml"
+    cfg.write_text(cfg.read_text().replace("llm_timeout = 60.0", "llm_timeout = 600.0"))
+    assert "llm_timeout = 600.0" in cfg.read_text()
+
+
 def closed_port_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -201,7 +208,9 @@ def test_an_llm_marked_file_is_filled_by_the_real_llm_and_versioned(tmp_path, ll
     monkeypatch.setenv("LSFS_LLM_MODEL", llm_server.model)
     write_tree(tmp_path / "r", {"recipes/pancakes.md": "Pancakes: flour, eggs, milk. Fry in butter.\n",
                                 "recipes/waffles.md": ""})
-    with LSFS.init(tmp_path / "r") as fs:
+    LSFS.init(tmp_path / "r").close()
+    patient_llm(tmp_path / "r")
+    with LSFS.open(tmp_path / "r") as fs:
         fs.set_xattr("recipes/waffles.md", GENERATOR, b"llm")
         result = fs.fill_generated("recipes/waffles.md")
         assert result.filled and result.generator == "llm" and result.size > 0
