@@ -42,6 +42,7 @@ class LSFS:
         "retrieve_summary", "summarize", "translate",
         "write_path", "remove_path", "move_path",
         "verify",
+        "export_archive", "import_archive", "generate_plan", "generate_tree", "fill_generated", "overlay",
     }
 
     def __init__(self, root: Root):
@@ -407,6 +408,49 @@ class LSFS:
         from lsfs import pathops
 
         return pathops.move_path(self._root, source, target)
+    def export_archive(self, archive: str | os.PathLike, versions: bool = False):
+        """Write the tree to the JSON file ``archive``: contents (binary-safe), modes, mtimes,
+        user xattrs, symlinks, locks, and with ``versions`` every version (time, cause).
+        Returns an ``ExportResult``; see ``lsfs.apis.archive`` for the format."""
+        from lsfs.apis import archive as archive_api
+
+        return archive_api.export_archive(self._root, archive, versions)
+
+    def import_archive(self, archive: str | os.PathLike, into: str | None = None, *, confirm: bool = False):
+        """Recreate an archive from ``export_archive`` in the root (or the folder ``into``)
+        through the write path. Replacing existing files with other content needs
+        ``confirm=True``; without it the result is the plan (``done=False``, ``conflicts``)."""
+        from lsfs.apis import archive as archive_api
+
+        return archive_api.import_archive(self._root, archive, into, confirm)
+
+    def generate_plan(self, prompt: str, into: str | None = None):
+        """The tree of files the LLM proposes for ``prompt`` (a ``TreePlan``; nothing created).
+        Proposed paths outside the root are in ``refused`` with the reason."""
+        from lsfs.apis import generate
+
+        return generate.propose_tree(self._root, prompt, into)
+
+    def generate_tree(self, files: Sequence[dict], content: bool = True):
+        """Create the files of a confirmed plan ({"path", "description"} each), with content
+        from the LLM, or (``content=False``) empty and marked ``user.lsfs.generator=llm``."""
+        from lsfs.apis import generate
+
+        return generate.create_tree(self._root, list(files), content=content, fs=self)
+
+    def fill_generated(self, name: str):
+        """Fill the empty file ``name`` from its generator (the mount calls this on first
+        read); a ``FillResult``. Failures raise and leave the file and its marker as they were."""
+        from lsfs.apis import generate
+
+        return generate.fill(self, name)
+
+    def overlay(self, path: str) -> bytes | None:
+        """A generated file that exists only in the mount (``.lsfs/README``), or None."""
+        from lsfs.apis import generate
+
+        return generate.overlay(self, path)
+
 
     # -- agents and scale (issue 9) -----------------------------------------------------
 

@@ -36,7 +36,21 @@ class ExtractorPlugin(Protocol):
 
 @runtime_checkable
 class ContentGenerator(Protocol):
-    """Produces the content of a file on first read (the mount's generated files)."""
+    """Produces the content of a file on first read (the mount's generated files).
+
+    ``context`` (a dict; generators must ignore keys they do not know):
+      ``fs``            the opened root: an ``LSFS`` facade, or a ``RemoteLSFS`` proxy when a
+                        supervisor owns the root (use only methods in ``LSFS.RPC_METHODS``);
+      ``root``          the root folder (``pathlib.Path``);
+      ``config``        the root's ``lsfs.config.Config`` (LLM settings and so on);
+      ``folder_files``  the other files in ``path``'s folder: dicts with ``name``, ``path``,
+                        ``size`` and ``snippet`` (the first few hundred characters of text);
+      ``xattrs``        the file's user attributes (name -> bytes); ``marker`` the value of
+                        ``user.lsfs.generator`` (bytes or None); ``description`` the value of
+                        ``user.lsfs.description`` (str or None); ``size`` the size on disk.
+    Only empty files are ever filled, and the bytes returned are stored by LSFS through its
+    write path (versioned and indexed); raising an exception leaves the file as it was.
+    """
 
     name: str
 
@@ -44,7 +58,7 @@ class ContentGenerator(Protocol):
         """True when this generator should produce ``path`` (relative to the root)."""
 
     def generate(self, path: str, context: dict[str, Any]) -> bytes:
-        """The file's content. ``context`` carries the root, the folder's files and settings."""
+        """The file's content (bytes); raise an exception to refuse (the reason is logged)."""
 
 
 def _load(group: str, protocol: type) -> list:

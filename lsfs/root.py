@@ -233,8 +233,11 @@ def configure_logging(state: Path, level: str | None) -> None:
         return
     logs = state / "logs"
     logs.mkdir(exist_ok=True)
-    handler = logging.FileHandler(logs / "lsfs.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+    target = str((logs / "lsfs.log").resolve())
     root = logging.getLogger("lsfs")
-    root.addHandler(handler)
     root.setLevel(getattr(logging, level, logging.DEBUG))
+    if any(getattr(h, "baseFilename", None) == target for h in root.handlers):
+        return  # configured already (a process may open the root more than once)
+    handler = logging.FileHandler(target)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)

@@ -45,6 +45,7 @@ READ_ONLY = frozenset({
     "status", "search", "semantic_retrieve", "keywords_retrieve", "integrated_retrieve",
     "delete_plan", "read", "resolve", "changes", "links", "groups",
     "retrieve_summary", "summarize",
+    "generate_plan", "overlay",  # the LLM or the catalog only; a slow LLM must not hold writes
 })
 SUPERVISOR_LOCK = "supervisor.lock"
 POLL_ENV = "LSFS_WATCH_POLL"

@@ -16,10 +16,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Registration order is the order of `lsfs --help`.
-from lsfs.cli import indexing, search, files, versions, composite, links, watch, agents, mount, verify  # noqa: E402
 
-for module in (indexing, search, files, versions, composite, links, watch, agents, mount, verify):
+@app.callback()
+def _global_options(
+    debug: bool = typer.Option(
+        False, "--debug",
+        help="Show full tracebacks and log to ROOT/.lsfs/logs/lsfs.log (same as LSFS_LOG=debug).",
+    ),
+) -> None:
+    # main() takes --debug out of the arguments wherever it is; this declares it for --help
+    # and for callers that run the typer app directly.
+    if debug:
+        os.environ.setdefault("LSFS_LOG", "debug")
+
+
+# Registration order is the order of `lsfs --help`.
+from lsfs.cli import indexing, search, files, versions, composite, links, watch, agents, mount, archive, verify  # noqa: E402
+
+for module in (indexing, search, files, versions, composite, links, watch, agents, mount, archive, verify):
     module.register(app)
 
 

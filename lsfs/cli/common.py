@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from contextlib import contextmanager
@@ -25,16 +26,19 @@ DirOpt = Annotated[Optional[str], typer.Option("--in", help="Only inside this fo
 def _open(root: Path | None, readonly: bool):
     """The running owner's ``RemoteLSFS`` if a supervisor answers (writing commands), else
     the root opened here: under its lock, or read-only (the catalog only)."""
+    from lsfs import owner
     from lsfs.errors import Busy
+    from lsfs.paths import find_root
+    from lsfs.root import configure_logging
 
+    path = Path(root).expanduser() if root is not None else find_root()
+    if (path / ".lsfs").is_dir():
+        configure_logging(path / ".lsfs", None)  # --debug / LSFS_LOG=debug: .lsfs/logs/lsfs.log
+        logging.getLogger("lsfs.cli").debug("lsfs %s on %s", " ".join(sys.argv[1:]), path)
     if readonly:
         from lsfs.api import LSFS
 
-        return LSFS.open(root, readonly=True)
-    from lsfs import owner
-    from lsfs.paths import find_root
-
-    path = Path(root).expanduser() if root is not None else find_root()
+        return LSFS.open(path, readonly=True)
     if path.is_dir():
         remote = owner.connect(path)
         if remote is not None:

@@ -11,28 +11,29 @@ from lsfs.cli.common import DirOpt, JsonOpt, RichProgress, RootOpt, YesOpt, conf
 from lsfs.errors import UsageError, UserError
 
 
-def _import_archive(fs, source: Path, into: Optional[str], json_out: bool) -> None:
+def _import_archive(fs, source: Path, into: Optional[str], yes: bool, json_out: bool) -> None:
     """``lsfs import ARCHIVE.json`` (an archive written by ``lsfs export``) plugs in here."""
-    raise UserError(
-        f"{source} looks like an archive from 'lsfs export'; importing archives is not available "
-        "in this version; 'lsfs import' takes a folder"
-    )
+    from lsfs.cli.archive import import_archive
+
+    import_archive(fs, source, into, yes, json_out)
 
 
 def import_(
     source: Annotated[Path, typer.Argument(help="A folder outside the root (or an archive from 'lsfs export').")],
     into: Annotated[Optional[str], typer.Option("--into", help="Folder inside the root (default: the source's name).")] = None,
+    yes: YesOpt = False,
     root: RootOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Copy a folder into the root and index it; existing files are never overwritten.
 
-    The source's .gitignore/.lsfsignore are honoured; symbolic links are not followed."""
+    The source's .gitignore/.lsfsignore are honoured; symbolic links are not followed.
+    An archive from 'lsfs export' is recreated instead (replacing files asks, or --yes)."""
     # Absolute here: the root's owner process (lsfs watch) may run in another folder.
     src = source.expanduser().absolute()
     with open_fs(root) as fs:
         if src.is_file() and src.suffix.lower() == ".json":
-            _import_archive(fs, src, into, json_out)
+            _import_archive(fs, src, into, yes, json_out)
             return
         result = fs.create(src, into, progress=RichProgress("importing"))
     if json_out:
