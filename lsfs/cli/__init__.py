@@ -17,9 +17,9 @@ app = typer.Typer(
 )
 
 # Registration order is the order of `lsfs --help`.
-from lsfs.cli import indexing, search, files, versions, composite, links, watch  # noqa: E402
+from lsfs.cli import indexing, search, files, versions, composite, links, ask, watch  # noqa: E402
 
-for module in (indexing, search, files, versions, composite, links, watch):
+for module in (indexing, search, files, versions, composite, links, ask, watch):
     module.register(app)
 
 
