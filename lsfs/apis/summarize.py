@@ -197,7 +197,7 @@ def summarize_text(text: str, path: str, embedder, llm=None) -> Summary:
             answer = llm.complete([
                 {"role": "system", "content": SUMMARY_PROMPT},
                 {"role": "user", "content": f"Document {path}:\n\n{text[:LLM_SUMMARY_CHARS]}"},
-            ], max_tokens=200)
+            ], max_tokens=160)
             answer = " ".join(str(answer or "").split())
             if answer:
                 return Summary(path, answer, "llm", [])
@@ -224,7 +224,8 @@ def retrieve_summary(
     k: int | None = None, dir: str | None = None, llm=None,
 ) -> list[SummarizedHit]:
     """Retrieve, then summarize each hit: semantic with ``query`` alone, exact keyword
-    matching with ``keywords`` alone, integrated (keywords filter, query ranks) with both."""
+    matching with ``keywords`` alone, integrated (keywords filter, query ranks) with both.
+    A query alone is ranked by the hybrid search (meaning and words), the default ranking."""
     if isinstance(keywords, str):
         keywords = [keywords]
     keywords = [w for w in (keywords or []) if str(w).strip()]
@@ -240,7 +241,7 @@ def retrieve_summary(
     if query and keywords:
         hits = r.integrated(query, list(keywords), k, rel_dir, "all")
     elif query:
-        hits = r.semantic(query, k, rel_dir)
+        hits = r.hybrid(query, k, rel_dir)  # as ask's semantic_retrieve: the better ranking
     else:
         hits = r.keyword(list(keywords), "all", rel_dir, False)[:k]
     if llm is None:
