@@ -6,6 +6,7 @@ Builds a root from the test corpus (plus, with --speeches, up to 12 long .txt fi
 the demo's State of the Union addresses), then measures in one process, after a warm-up:
   * parse: parse_offline(sentence) for a few everyday sentences;
   * dispatch overhead: execute(fs, plan) minus the same facade call made directly, per api
+    (semantic_retrieve runs the hybrid search, so its direct call is fs.search(mode="hybrid"))
     (both measured alternately in the same loop, so drift and other users of the machine
     hit both alike);
   * summary: fs.summarize(name) (extractive, the bundled model) for short notes and for long
@@ -65,7 +66,7 @@ def main() -> None:
         names = [f["path"] for f in fs.status(files=True)["file_states"]]
         sentences = {
             "semantic_retrieve": ("find 2 papers about LLM uncertainty",
-                                  lambda: fs.semantic_retrieve("LLM uncertainty", k=2)),
+                                  lambda: fs.search("LLM uncertainty", k=2, mode="hybrid")),
             "keywords_retrieve": ("which files mention tomato",
                                   lambda: fs.keywords_retrieve(["tomato"], mode="all")),
             "history": ("show the history of cnn", lambda: fs.history(fs.resolve("cnn", include_deleted=True))),

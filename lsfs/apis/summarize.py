@@ -31,9 +31,12 @@ log = logging.getLogger("lsfs.summarize")
 
 # How many sentences an extractive summary keeps.
 SUMMARY_SENTENCES = 3
-# Sentences embedded at most per document: a long book is sampled evenly across its length,
-# which keeps a summary under a second on a CPU and still sees the whole document.
-MAX_SENTENCES = 240
+# Sentences embedded at most per document: a long one is sampled evenly across its length,
+# so the centroid still sees the whole document. 240 took ~10 s for a 9,000-word speech on
+# the shared 2-core VM; 60 keeps it to a few seconds (benchmarks/RESULTS_ask.md).
+MAX_SENTENCES = 60
+# Characters of a sentence that are embedded: its gist; long ones cost time quadratically.
+EMBED_CHARS = 300
 # Sentences shorter than this (in words) are headings, list stubs, captions: never chosen.
 MIN_WORDS = 5
 # A sentence longer than this (characters) is cut when shown (tables flattened into one line).
@@ -158,7 +161,7 @@ def extractive(text: str, embedder, n: int = SUMMARY_SENTENCES) -> list[str]:
     idx = _candidates(sentences)
     if len(idx) <= n:
         return [_clip(sentences[i]) for i in idx]
-    vecs = np.asarray(embedder.embed([sentences[i][:2000] for i in idx]), dtype=np.float32)
+    vecs = np.asarray(embedder.embed([sentences[i][:EMBED_CHARS] for i in idx]), dtype=np.float32)
     centroid = vecs.mean(axis=0)
     norm = float(np.linalg.norm(centroid)) or 1.0
     scores = vecs @ (centroid / norm)
