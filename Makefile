@@ -36,6 +36,8 @@ demo: $(STAMP)
 	$(LSFS) search "war with Spain over Cuba" -k 3 --root $(DEMO)
 	@echo; echo '$$ lsfs grep "income tax" --in speeches/1900s'
 	$(LSFS) grep "income tax" --in speeches/1900s --root $(DEMO)
+	@echo; echo '$$ lsfs ask "find the two speeches about war with Spain"'
+	$(LSFS) ask "find the two speeches about war with Spain" --root $(DEMO)
 	@echo; echo '$$ lsfs status'
 	$(LSFS) status --root $(DEMO)
 

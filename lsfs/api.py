@@ -318,7 +318,7 @@ class LSFS:
         self, query: str | None = None, keywords: Sequence[str] | str | None = None,
         k: int | None = None, dir: str | None = None,
     ) -> list:
-        """Retrieve (semantic with ``query``, exact with ``keywords``, integrated with both)
+        """Retrieve (by meaning with ``query``, exact with ``keywords``, integrated with both)
         the ``k`` (default 3) best files, each with a short summary (``SummarizedHit``)."""
         from lsfs.apis import summarize
 

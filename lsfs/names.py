@@ -25,7 +25,13 @@ def _by_name(paths: list[str], word: str) -> list[str]:
     """Paths whose file name or stem is ``word``: exact case first, then any case."""
     for fold in (str, str.lower):
         target = fold(word)
-        found = sorted({p for p in paths if fold(PurePosixPath(p).name) == target or fold(_stem(p)) == target})
+        found = sorted({p for p in paths if fold(PurePosixPath(p).name) == target or fold(_stem(p)) == target
+                        or fold(PurePosixPath(p).stem) == target})
+        if len(found) > 1:
+            # "kyoto" beside its translation "kyoto.fr.md" means kyoto.md, whose whole stem
+            # it is; a second suffix marks a derived file.
+            whole = [p for p in found if fold(PurePosixPath(p).stem) == target]
+            found = whole or found
         if found:
             return found
     return []

@@ -31,9 +31,12 @@ log = logging.getLogger("lsfs.summarize")
 
 # How many sentences an extractive summary keeps.
 SUMMARY_SENTENCES = 3
-# Sentences embedded at most per document: a long book is sampled evenly across its length,
-# which keeps a summary under a second on a CPU and still sees the whole document.
-MAX_SENTENCES = 240
+# Sentences embedded at most per document: a long one is sampled evenly across its length,
+# so the centroid still sees the whole document. 240 took ~10 s for a 9,000-word speech on
+# the shared 2-core VM; 60 keeps it to a few seconds (benchmarks/RESULTS_ask.md).
+MAX_SENTENCES = 60
+# Characters of a sentence that are embedded: its gist; long ones cost time quadratically.
+EMBED_CHARS = 300
 # Sentences shorter than this (in words) are headings, list stubs, captions: never chosen.
 MIN_WORDS = 5
 # A sentence longer than this (characters) is cut when shown (tables flattened into one line).
@@ -158,7 +161,7 @@ def extractive(text: str, embedder, n: int = SUMMARY_SENTENCES) -> list[str]:
     idx = _candidates(sentences)
     if len(idx) <= n:
         return [_clip(sentences[i]) for i in idx]
-    vecs = np.asarray(embedder.embed([sentences[i][:2000] for i in idx]), dtype=np.float32)
+    vecs = np.asarray(embedder.embed([sentences[i][:EMBED_CHARS] for i in idx]), dtype=np.float32)
     centroid = vecs.mean(axis=0)
     norm = float(np.linalg.norm(centroid)) or 1.0
     scores = vecs @ (centroid / norm)
@@ -197,7 +200,7 @@ def summarize_text(text: str, path: str, embedder, llm=None) -> Summary:
             answer = llm.complete([
                 {"role": "system", "content": SUMMARY_PROMPT},
                 {"role": "user", "content": f"Document {path}:\n\n{text[:LLM_SUMMARY_CHARS]}"},
-            ], max_tokens=200)
+            ], max_tokens=160)
             answer = " ".join(str(answer or "").split())
             if answer:
                 return Summary(path, answer, "llm", [])
@@ -224,7 +227,8 @@ def retrieve_summary(
     k: int | None = None, dir: str | None = None, llm=None,
 ) -> list[SummarizedHit]:
     """Retrieve, then summarize each hit: semantic with ``query`` alone, exact keyword
-    matching with ``keywords`` alone, integrated (keywords filter, query ranks) with both."""
+    matching with ``keywords`` alone, integrated (keywords filter, query ranks) with both.
+    A query alone is ranked by the hybrid search (meaning and words), the default ranking."""
     if isinstance(keywords, str):
         keywords = [keywords]
     keywords = [w for w in (keywords or []) if str(w).strip()]
@@ -240,7 +244,7 @@ def retrieve_summary(
     if query and keywords:
         hits = r.integrated(query, list(keywords), k, rel_dir, "all")
     elif query:
-        hits = r.semantic(query, k, rel_dir)
+        hits = r.hybrid(query, k, rel_dir)  # as ask's semantic_retrieve: the better ranking
     else:
         hits = r.keyword(list(keywords), "all", rel_dir, False)[:k]
     if llm is None:

@@ -31,9 +31,9 @@ def _global_options(
 
 
 # Registration order is the order of `lsfs --help`.
-from lsfs.cli import indexing, search, files, versions, composite, links, watch, agents, mount, archive, verify  # noqa: E402
+from lsfs.cli import indexing, search, files, versions, composite, links, ask, watch, agents, mount, archive, verify  # noqa: E402
 
-for module in (indexing, search, files, versions, composite, links, watch, agents, mount, archive, verify):
+for module in (indexing, search, files, versions, composite, links, ask, watch, agents, mount, archive, verify):
     module.register(app)
 
 
