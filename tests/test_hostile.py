@@ -408,3 +408,29 @@ def test_indexing_one_named_file_keeps_it_indexed(tmp_path):
         stats = fs.index(["notes/keep.md"])
         assert stats.deleted == 0
         assert fs._root.catalog.file_by_path("notes/keep.md").state == "indexed"
+
+
+def test_a_process_with_over_1024_open_descriptors_still_reads_pdfs(tmp_path):
+    # A long-lived supervisor or mount holds many files open; the PDF helper's pipes then
+    # get descriptors above 1023, which select() refuses ("filedescriptor out of range").
+    import resource
+
+    from lsfs.extract import bounded
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this machine allows only {hard} open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    make_pdf(tmp_path / "garden.pdf", "tomatoes need full sun and deep watering")
+    held = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        bounded._stop()  # the next PDF starts a helper whose pipes are numbered above 1100
+        text = bounded.run("pdf", (tmp_path / "garden.pdf").read_bytes())
+        assert "tomatoes need full sun" in text
+    finally:
+        bounded._stop()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -14,7 +14,7 @@ def states(fs) -> dict[str, tuple[str, str | None]]:
 def test_every_supported_format_is_indexed(fs):
     got = states(fs)
     for path in ("notes/cnn.md", "code/fib.py", "web/astronomy.html", "docs/gardening.pdf", "docs/sales-report.docx"):
-        assert got[path][0] == "indexed", path
+        assert got[path][0] == "indexed", (path, got[path][1])
     assert fs.status()["files"] == {"indexed": 12, "skipped": 0, "failed": 0}
 
 

@@ -32,6 +32,18 @@ _lock = threading.Lock()
 _proc: subprocess.Popen | None = None
 
 
+def _forget_after_fork() -> None:
+    # A forked child must not talk to its parent's helper: two processes writing requests
+    # and reading answers on the same pipes would take each other's answers. The lock may
+    # also have been held by another thread at the fork.
+    global _lock, _proc
+    _lock = threading.Lock()
+    _proc = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def timeout_s() -> float:
     try:
         return float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
@@ -61,10 +73,14 @@ def _stop() -> None:
 
 
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    # poll, not select: select() refuses descriptors numbered 1024 and up, which a
+    # long-lived process with many open files (a supervisor, a test run) reaches.
+    waiter = select.poll()
+    waiter.register(fd, select.POLLIN)
     out = bytearray()
     while len(out) < n:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0 or not waiter.poll(left * 1000):
             raise TimeoutError
         block = os.read(fd, n - len(out))
         if not block:
