@@ -438,12 +438,13 @@ class LSFS:
 
         return generate.create_tree(self._root, list(files), content=content, fs=self)
 
-    def fill_generated(self, name: str):
+    def fill_generated(self, name: str, generators: Sequence | None = None):
         """Fill the empty file ``name`` from its generator (the mount calls this on first
-        read); a ``FillResult``. Failures raise and leave the file and its marker as they were."""
+        read); a ``FillResult``. Failures raise and leave the file and its marker as they were.
+        ``generators`` (objects, so in-process callers only) replace the plugin registry."""
         from lsfs.apis import generate
 
-        return generate.fill(self, name)
+        return generate.fill(self, name, None if generators is None else list(generators))
 
     def overlay(self, path: str) -> bytes | None:
         """A generated file that exists only in the mount (``.lsfs/README``), or None."""

@@ -148,14 +148,12 @@ def registry() -> list[ContentGenerator]:
 
 
 def choose(path: str, context: dict[str, Any], generators: list[ContentGenerator] | None = None) -> ContentGenerator | None:
-    """The generator for ``path``: the one the file's marker names, else the first that accepts it."""
+    """The generator for ``path``: the one the file's marker names (None when that one is not
+    installed or declines: the marker is the user's choice), else the first that accepts it."""
     gens = registry() if generators is None else generators
     marker = context.get("marker")
     if marker:
-        named = [g for g in gens if g.name.encode() == marker]
-        for g in named:
-            if g.can_handle(path, context):
-                return g
+        gens = [g for g in gens if g.name.encode() == marker]
     for g in gens:
         try:
             if g.can_handle(path, context):

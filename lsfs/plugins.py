@@ -42,6 +42,7 @@ class ContentGenerator(Protocol):
       ``fs``            the opened root: an ``LSFS`` facade, or a ``RemoteLSFS`` proxy when a
                         supervisor owns the root (use only methods in ``LSFS.RPC_METHODS``);
       ``root``          the root folder (``pathlib.Path``);
+      ``folder``        ``path``'s folder relative to the root (``""`` for the top);
       ``config``        the root's ``lsfs.config.Config`` (LLM settings and so on);
       ``folder_files``  the other files in ``path``'s folder: dicts with ``name``, ``path``,
                         ``size`` and ``snippet`` (the first few hundred characters of text);

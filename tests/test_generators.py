@@ -130,6 +130,14 @@ def test_the_marker_chooses_the_generator_and_is_removed_once_filled(root):
     assert GENERATOR not in root.list_xattrs("docs/anything.txt")
 
 
+def test_a_marker_naming_a_missing_generator_is_not_filled_by_another(root):
+    root.set_xattr("docs/LICENSE", GENERATOR, b"no-such-generator")
+    result = fill(root, "docs/LICENSE", [LicenseGenerator()])
+    assert not result.filled and "no-such-generator" in result.reason
+    assert (root.root / "docs/LICENSE").read_bytes() == b""
+    assert root.get_xattr("docs/LICENSE", GENERATOR) == b"no-such-generator"
+
+
 def test_a_failed_generation_changes_nothing_keeps_the_marker_and_logs_why(root, caplog):
     root.set_xattr("docs/notes.broken", GENERATOR, b"broken")
     with caplog.at_level(logging.WARNING, logger="lsfs"), pytest.raises(UserError, match="upstream service said no"):

@@ -311,7 +311,8 @@ def test_a_marked_empty_file_is_generated_on_first_stat_and_versioned(mounted):
     assert size == len(text.encode()) > 0
     assert text.startswith("notes/ideas.txt lives in 'notes' beside ") and "cnn.md" in text
     assert (mounted.root / "notes/ideas.txt").read_text() == text
-    assert _versions(mounted, "notes/ideas.txt") == 2
+    assert [v.cause for v in mounted.remote().history("notes/ideas.txt").versions] == ["write", "generate"]
+    assert "user.lsfs.generator" not in mounted.remote().list_xattrs("notes/ideas.txt")
 
 
 def test_a_file_with_content_is_never_regenerated(mounted):
@@ -417,6 +418,24 @@ def test_a_mount_writes_through_a_running_supervisor(tmp_path):
             assert [v.cause for v in sup.call("history", ("a.md",)).versions] == ["initial", "overwrite"]
         finally:
             _unmount(tmp_path / "mnt", thread)
+    finally:
+        sup.stop()
+
+
+def test_a_mount_with_its_own_generators_refuses_a_root_another_process_owns(tmp_path):
+    from lsfs import LSFS
+    from lsfs.errors import UsageError
+    from supervisor.daemon import Supervisor
+
+    root = tmp_path / "root"
+    write_tree(root, {"a.md": "alpha"})
+    LSFS.init(root).close()
+    sup = Supervisor(root)
+    sup.start()
+    try:
+        with pytest.raises(UsageError, match="stop its supervisor"):
+            _mount(root, tmp_path / "mnt", [FolderNoteGenerator()])
+        assert not is_mounted(tmp_path / "mnt")
     finally:
         sup.stop()
 

@@ -124,10 +124,12 @@ def build_context(root: Root, rel: str, fs=None) -> dict[str, Any]:
     except FileNotFoundError:
         size = 0
     description = attrs.get(DESCRIPTION)
+    folder = str(PurePosixPath(rel).parent)
     return {
         "fs": _facade(root, fs),
         "root": root.path,
         "config": root.config,
+        "folder": "" if folder == "." else folder,
         "folder_files": folder_files(root, rel),
         "xattrs": attrs,
         "marker": attrs.get(xattrs.GENERATOR),
@@ -152,8 +154,8 @@ def fill(fs_or_root, rel: str, generators: list | None = None) -> FillResult:
     and its ``user.lsfs.generator`` marker as they were, so the next read retries.
     """
     root, fs = _unwrap(fs_or_root)
-    if root is None:
-        return fs.fill_generated(rel)
+    if root is None:  # the owner fills it; generator objects reach only an in-process owner
+        return fs.fill_generated(rel) if generators is None else fs.fill_generated(rel, generators=generators)
     rel = confine(root.path, rel)
     with _lock_for(root, rel):  # two first reads at once generate once
         full = root.path / rel
@@ -170,7 +172,9 @@ def fill(fs_or_root, rel: str, generators: list | None = None) -> FillResult:
         context = build_context(root, rel, fs)
         gen = choose(rel, context, registry() if generators is None else generators)
         if gen is None:
-            return FillResult(rel, False, reason="no generator accepts this file")
+            marker = context["marker"]
+            return FillResult(rel, False, reason=f"no generator named {marker.decode('utf-8', 'replace')!r} "
+                              "accepts this file" if marker else "no generator accepts this file")
         try:
             data = gen.generate(rel, context)
             if not isinstance(data, (bytes, bytearray)):
@@ -204,7 +208,7 @@ def overlay(fs_or_root, path: str, generators: list | None = None) -> bytes | No
     root, fs = _unwrap(fs_or_root)
     root_path = root.path if root is not None else fs.root
     context = {"fs": fs if fs is not None else _facade(root, None), "root": root_path,
-               "config": root.config if root is not None else None, "folder_files": [],
+               "config": root.config if root is not None else None, "folder": STATE_DIR, "folder_files": [],
                "xattrs": {}, "marker": None, "description": None, "size": 0}
     for gen in registry() if generators is None else generators:
         if path.startswith(STATE_DIR + "/") and gen.can_handle(path, context):

@@ -7,7 +7,8 @@
 - ``umount(mountpoint)``: ``fusermount3 -u``.
 What the mount shows and does: ``ops`` (the tree and the write path), ``xattr_ops``
 (extended attributes), ``virtual`` (``/.lsfs/search``, ``/.lsfs/versions``,
-``/.lsfs/README``), ``generation`` (content made on first read, the summary attribute),
+``/.lsfs/README``), ``generation`` (files generated on first read, through
+``lsfs.apis.generate``),
 ``backend`` (the owner it writes through), ``errnos`` (LSFS refusals as errnos).
 """
 
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from lsfs.errors import BackendUnavailable, LSFSError, UserError
+from lsfs.errors import BackendUnavailable, LSFSError, UsageError, UserError
 from lsfs.paths import STATE_DIR
 
 log = logging.getLogger("lsfs.mount")
@@ -100,17 +101,19 @@ def check_mountpoint(root: Path, mountpoint: str | os.PathLike) -> Path:
 
 
 class Mount:
-    """One mount of ``root`` at ``mountpoint``; ``generators`` overrides the plugin registry."""
+    """One mount of ``root`` at ``mountpoint``.
+
+    ``generators`` (objects) replace the plugin registry for filling marked files; they run
+    in this process, so such a mount must host the root's supervisor itself.
+    """
 
     def __init__(self, root: str | os.PathLike, mountpoint: str | os.PathLike, generators: Sequence | None = None):
         why = fuse_missing()
         if why:
             raise BackendUnavailable(f"cannot mount: {why}")
-        from lsfs.mount import generation
-
         self.root = Path(root).expanduser().resolve()
         self.mountpoint = check_mountpoint(self.root, mountpoint)
-        self.generators = generation.load(generators)
+        self.generators = list(generators) if generators is not None else None
         self.ops = None
 
     def run(self, debug: bool = False) -> None:
@@ -121,6 +124,10 @@ class Mount:
         from lsfs.mount.ops import LSFSOperations
 
         backend = Backend(self.root)
+        if self.generators is not None and not backend.hosts_supervisor:
+            backend.close()
+            raise UsageError(f"this mount's own generators run in-process, but another process owns "
+                             f"{self.root}; stop its supervisor (lsfs watch) first")
         pid_file = _pid_file(self.root, self.mountpoint)
         try:
             pid_file.parent.mkdir(exist_ok=True)

@@ -74,11 +74,11 @@ def _dirent_mode(entry: os.DirEntry) -> int:
 class LSFSOperations(XattrOps, Operations):
     use_ns = True
 
-    def __init__(self, backend, generators: dict, mountpoint: str):
+    def __init__(self, backend, generators, mountpoint: str):
         self.backend = backend
         self.root = backend.path
         self.mountpoint = str(Path(mountpoint).resolve())
-        self.generation = Generation(backend, generators, self.mountpoint)
+        self.generation = Generation(backend, generators)
         self.virtual = VirtualTree(backend, self.generation)
         self._handles: dict[int, Handle] = {}
         self._next = 1

@@ -6,7 +6,7 @@
 - ``/.lsfs/versions/<path>/``: one read-only file per version of ``<path>`` (``v1`` oldest,
   the highest ``vN`` = current content; mtime = when it was recorded), deleted files
   included — like ZFS's ``.zfs/snapshot``.
-- ``/.lsfs/README``: an overlay produced by the ``readme`` content generator.
+- ``/.lsfs/README``: the ``readme`` generator's overlay (``lsfs.apis.generate.overlay``).
 The real ``ROOT/.lsfs/`` (catalog, objects) is never visible through the mount.
 """
 
@@ -158,11 +158,8 @@ class VirtualTree:
         with self._lock:
             if self._readme and time.time() - self._readme[0] < README_TTL_S:
                 return self._readme[1]
-        gen = self.generation.generators["readme"]
-        rel = f"{STATE}/README"
         try:
-            data = gen.generate(rel, self.generation.context(rel, "readme"))
-            data = data.encode() if isinstance(data, str) else bytes(data)
+            data = self.generation.readme()
         except Exception as exc:  # the overlay must never break listing .lsfs/
             data = f"README generator failed: {type(exc).__name__}: {exc}\n".encode()
         with self._lock:

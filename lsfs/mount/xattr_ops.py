@@ -11,15 +11,32 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 
 from mfusepy import FuseOSError
 
 from lsfs.mount.errnos import lsfs_errors
-from lsfs.mount.generation import summary as summarize
 from lsfs.mount.virtual import is_virtual
 from lsfs.xattrs import COMPUTED
 
 XATTR_CREATE, XATTR_REPLACE = 1, 2
+SUMMARY_CHARS = 300
+
+
+def summarize(text: str | None, limit: int = SUMMARY_CHARS) -> str:
+    """``user.lsfs.summary``: offline, the title and first sentences of the indexed text."""
+    if not text:
+        return ""
+    lines = [ln.strip() for ln in text.splitlines()]
+    body = " ".join(ln for ln in lines if ln and not ln.startswith("#"))
+    title = next((ln.lstrip("# ").strip() for ln in lines if ln.startswith("#")), "")
+    out = title + (": " if title and body else "")
+    for s in re.split(r"(?<=[.!?])\s+", body):
+        if len(out) + len(s) > limit and out.strip(": "):
+            break
+        out += s + " "
+    out = out.strip()
+    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
 
 
 class XattrOps:
