@@ -174,6 +174,8 @@ class Root:
         """
         self.catalog.set_meta("embed_model", self.model_id())
         self.catalog.execute("DELETE FROM meta WHERE key='embed_dim'")
+        if self._vectors is not None:
+            self._vectors.close()
         self._vectors = None
         self._embedder = None
         self.vectors(expect_filled=False).reset()
@@ -182,6 +184,8 @@ class Root:
     def close(self) -> None:
         try:
             self.catalog.close()
+            if self._vectors is not None:
+                self._vectors.close()
         finally:
             self.lock.release()
             self._vectors = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from conftest import write_tree
 from lsfs import LSFS
 
 
@@ -134,3 +135,20 @@ def test_symlinks_and_fifos_are_skipped_not_followed(corpus_dir):
         assert got["passwd-link"][0] == "skipped"
         assert got["pipe"] == ("skipped", "not a regular file")
         assert fs.keywords_retrieve(["root:x:0:0"]) == []
+
+
+def test_closing_a_root_releases_its_open_files(tmp_path):
+    # Chroma keeps its database and index files open until its client is closed; a process
+    # that opens roots one after another (an MCP server, a test run) must not accumulate them.
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    counts = []
+    for i in range(6):
+        root = tmp_path / f"r{i}"
+        write_tree(root, {"a.md": "Cats sleep most of the day."})
+        with LSFS.init(root) as fs:
+            assert fs.semantic_retrieve("cats", k=1)[0].path == "a.md"
+        counts.append(open_fds())
+    # Each unclosed root held about 11 descriptors; a few come and go with background threads.
+    assert counts[-1] < counts[0] + 8, counts

@@ -84,6 +84,17 @@ class VectorStore:
         )
         return _ServerCollection(collection, self._url) if self._url else collection
 
+    def close(self) -> None:
+        """Release the client: Chroma keeps its database and index files open until the
+        last client of a path is closed, so a process that opens many roots (a test run, an
+        MCP server over several folders) would otherwise run out of descriptors."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                pass
+
     def count(self) -> int:
         return self.collection.count()
 
