@@ -27,26 +27,17 @@ sys.path.insert(0, str(ROOT))
 
 from lsfs.errors import LSFSError  # noqa: E402
 from lsfs.parser import APIS, parse, parse_offline  # noqa: E402
+from lsfs.parser.plan import plan_mismatch  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 DEFAULT_SETS = {"own": DATA / "parser_cases.jsonl", "held-out": DATA / "parser_cases_unseen.jsonl"}
 
 
-def norm(value):
-    if isinstance(value, str):
-        return " ".join(value.lower().split()).strip(" .")
-    if isinstance(value, list):
-        return [norm(v) for v in value]
-    return value
-
-
 def judge(case: dict, got: dict | None) -> tuple[bool, bool]:
     """(api right, api + stated args + destructive right)."""
-    want = case["plan"]
-    if got is None or got["api"] != want["api"]:
+    if got is None or got["api"] != case["plan"]["api"]:
         return False, False
-    args_ok = all(norm(got["args"].get(k)) == norm(v) for k, v in want["args"].items())
-    return True, args_ok and got["destructive"] == want["destructive"]
+    return True, plan_mismatch(case["plan"], got) is None
 
 
 def run_set(cases: list[dict], parse_one) -> dict:

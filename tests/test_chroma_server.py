@@ -32,32 +32,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory):
-    """A real ``chroma run`` on 127.0.0.1 with its data in a temporary folder."""
+def _start_chroma(data, log) -> tuple[subprocess.Popen, int]:
+    """A real ``chroma run`` on 127.0.0.1 keeping its data in ``data``, once it answers."""
     exe = _chroma_cli()
     if exe is None:
         pytest.skip("the 'chroma' CLI (shipped with the chromadb package) is not installed")
     port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data.parent / "chroma-server.log", "wb")
     proc = subprocess.Popen(
         [exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
-    url = f"http://127.0.0.1:{port}"
     import chromadb
 
     deadline = time.monotonic() + 60
     while True:
         try:
             chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            break
+            return proc, port
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"chroma run did not start; see {log.name}")
+                pytest.fail("chroma run did not start" + (f"; see {log.name}" if hasattr(log, "name") else ""))
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory):
+    """A real ``chroma run`` with its data in a temporary folder."""
+    data = tmp_path_factory.mktemp("chroma-server")
+    log = open(data.parent / "chroma-server.log", "wb")
+    proc, port = _start_chroma(data, log)
+    url = f"http://127.0.0.1:{port}"
     yield url
     proc.terminate()
     try:
@@ -155,25 +160,8 @@ def test_pointing_an_indexed_root_at_a_server_asks_for_a_rebuild(tmp_path, chrom
 
 
 def test_a_server_that_stops_while_running_fails_with_exit_4(tmp_path, monkeypatch):
-    exe = _chroma_cli()
-    if exe is None:
-        pytest.skip("the 'chroma' CLI (shipped with the chromadb package) is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    proc, port = _start_chroma(tmp_path / "data", subprocess.DEVNULL)
     try:
-        import chromadb
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-                break
-            except Exception:
-                assert proc.poll() is None and time.monotonic() < deadline, "chroma run did not start"
-                time.sleep(0.2)
         monkeypatch.setenv("LSFS_CHROMA_URL", f"http://127.0.0.1:{port}")
         write_tree(tmp_path / "r", {"a.txt": "Penguins huddle on the ice."})
         with LSFS.init(tmp_path / "r") as fs:

@@ -17,6 +17,7 @@ from lsfs import config
 from lsfs.errors import BackendUnavailable, UserError
 from lsfs.llm import LLMClient
 from lsfs.parser import API_ARGS, APIS, Plan, PlanError, parse, parse_offline, validate_plan
+from lsfs.parser.plan import plan_mismatch
 
 DATA = Path(__file__).parent / "data"
 TODAY = dt.date(2026, 11, 22)
@@ -27,26 +28,8 @@ def load_cases(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def norm(value):
-    """Compare as a user would: case and spacing of free text do not matter."""
-    if isinstance(value, str):
-        return " ".join(value.lower().split()).strip(" .")
-    if isinstance(value, list):
-        return [norm(v) for v in value]
-    return value
-
-
 def mismatch(case: dict, got: dict) -> str | None:
-    """Why ``got`` is not the case's expected plan (api, each expected arg, destructive)."""
-    want = case["plan"]
-    if got["api"] != want["api"]:
-        return f"api {got['api']!r} != {want['api']!r}"
-    for key, value in want["args"].items():
-        if norm(got["args"].get(key)) != norm(value):
-            return f"{key} {got['args'].get(key)!r} != {value!r}"
-    if got["destructive"] != want["destructive"]:
-        return f"destructive {got['destructive']} != {want['destructive']}"
-    return None
+    return plan_mismatch(case["plan"], got)
 
 
 def offline(sentence: str, names=(), today=TODAY) -> dict:

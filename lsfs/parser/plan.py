@@ -103,6 +103,29 @@ class Plan:
         }
 
 
+def _comparable(value):
+    # Free text is compared as a user reads it: case, spacing and a final period do not matter.
+    if isinstance(value, str):
+        return " ".join(value.lower().split()).strip(" .")
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def plan_mismatch(want: dict, got: dict) -> str | None:
+    """Why the plan JSON ``got`` differs from ``want`` (its api, each argument ``want``
+    states, the destructive flag), or None when it matches; the parser's tests and its
+    accuracy benchmark judge with this."""
+    if got["api"] != want["api"]:
+        return f"api {got['api']!r} != {want['api']!r}"
+    for key, value in want["args"].items():
+        if _comparable(got["args"].get(key)) != _comparable(value):
+            return f"{key} {got['args'].get(key)!r} != {value!r}"
+    if got["destructive"] != want["destructive"]:
+        return f"destructive {got['destructive']} != {want['destructive']}"
+    return None
+
+
 def existence_check(names: Iterable[str] = (), exists: Callable[[str], bool] | None = None):
     """A predicate "does this user-given file name already exist?".
 
