@@ -54,7 +54,7 @@ class Root:
         except BaseException:
             self.lock.release()
             raise
-        self.objects = ObjectStore(self.state / "objects")
+        self.objects = ObjectStore(self.state / "objects", readonly=readonly)
         self._vectors: VectorStore | None = None
         self._embedder: Embedder | None = None
         self.indexer = Indexer(self.path, self.catalog, self.objects, self.config, self.vectors, self.embedder)
@@ -184,6 +184,7 @@ class Root:
     def close(self) -> None:
         try:
             self.catalog.close()
+            self.objects.close()
             if self._vectors is not None:
                 self._vectors.close()
         finally:

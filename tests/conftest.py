@@ -121,6 +121,21 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
             p.write_text(content, encoding="utf-8")
 
 
+def damage_object(root: Path, sha: str) -> None:
+    """Overwrite a stored version object with bytes that are not its content, wherever the
+    store keeps it (a loose file for a big object, a row of objects/pack.db for a small one)."""
+    import sqlite3
+
+    loose = root / ".lsfs/objects" / sha[:2] / sha[2:]
+    if loose.exists():
+        loose.chmod(0o644)
+        loose.write_bytes(b"not zlib at all")
+        return
+    with sqlite3.connect(root / ".lsfs/objects/pack.db") as db:
+        changed = db.execute("UPDATE objects SET data=? WHERE sha=?", (b"not zlib at all", sha)).rowcount
+    assert changed == 1, f"object {sha} is stored nowhere"
+
+
 @pytest.fixture
 def corpus_dir(tmp_path) -> Path:
     """A folder of real documents (text, Markdown, code, HTML, PDF, DOCX), not yet a root."""

@@ -26,7 +26,7 @@ from lsfs.apis.link import expiry_time, link_id_of
 from lsfs.errors import NotFound, UserError
 from lsfs.server import LinkServer, content_disposition, parse_range
 
-from conftest import REPO, run_cli, write_tree
+from conftest import REPO, damage_object, run_cli, write_tree
 
 TEXT = "The quick brown fox jumps over the lazy dog.\n" * 4  # 180 bytes
 
@@ -317,8 +317,7 @@ def test_a_damaged_snapshot_object_is_a_500_and_the_server_keeps_serving(fs, ser
     rel = new_file(fs, "to be damaged\n")
     made, other = fs.link(rel), fs.link(new_file(fs))
     sha = hashlib.sha256(b"to be damaged\n").hexdigest()
-    obj = fs.root / ".lsfs/objects" / sha[:2] / sha[2:]
-    obj.write_bytes(b"not zlib at all")
+    damage_object(fs.root, sha)
     status, headers, _ = fetch(server, target(made.url))
     assert status == 500 and headers["connection"] == "close"
     assert fetch(server, target(other.url))[0] == 200

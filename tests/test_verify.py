@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
-from conftest import run_cli
+import pytest
+
+from conftest import damage_object, run_cli
 from lsfs import LSFS
 from lsfs import recovery
 
@@ -64,11 +67,15 @@ def test_a_lost_version_object_is_reported_and_not_invented(fs):
     assert not fs._root.objects.has(first.sha256)
 
 
-def test_a_corrupt_object_still_on_disk_as_a_file_is_stored_again(fs):
-    row = fs._root.catalog.file_by_path("notes/cnn.md")
-    where = fs._root.objects._where(row.sha256)
-    where.chmod(0o644)
-    where.write_bytes(b"not zlib at all")
+@pytest.mark.parametrize("big", [False, True], ids=["packed", "loose"])
+def test_a_corrupt_object_whose_file_is_still_on_disk_is_stored_again(fs, big):
+    name = "notes/cnn.md"
+    if big:  # random bytes do not compress: more than the pack takes, so a file of its own
+        name = "notes/noise.bin"
+        fs.write_path(name, os.urandom(100_000))
+    row = fs._root.catalog.file_by_path(name)
+    assert (fs._root.objects.path / row.sha256[:2] / row.sha256[2:]).exists() == big
+    damage_object(fs.root, row.sha256)
     assert kinds(fs.verify()) == {"object-corrupt"}
     assert fs.verify(repair=True).ok
     assert fs._root.objects.check(row.sha256)

@@ -122,6 +122,23 @@ class ChunkRow:
 _FILE_COLS = ",".join(FileRow.__dataclass_fields__)
 
 
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write ``path`` (a SQLite file in WAL mode)."""
+    uri = f"file:{path}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(Path(path).parent, os.W_OK):
+            raise
+    # A read-only file system (a mounted backup, a CD): WAL mode cannot create its
+    # shared-memory file there, and nothing can change the database, so read it as
+    # immutable.
+    return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+
+
 class Catalog:
     """Thread-safe access to ``catalog.db``. Writes happen inside ``transaction()``."""
 
@@ -130,7 +147,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._depth = 0
         if readonly:
-            self.db = self._connect_readonly()
+            self.db = connect_readonly(self.path)
         else:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -143,21 +160,6 @@ class Catalog:
                     self.db.execute(stmt)
                 if self.get_meta("schema_version") is None:
                     self.set_meta("schema_version", str(SCHEMA_VERSION))
-
-    def _connect_readonly(self) -> sqlite3.Connection:
-        uri = f"file:{self.path}?mode=ro"
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("SELECT 1 FROM sqlite_master LIMIT 1")
-            return db
-        except sqlite3.OperationalError:
-            db.close()
-            if os.access(self.path.parent, os.W_OK):
-                raise
-        # A read-only file system (a mounted backup, a CD): WAL mode cannot create its
-        # shared-memory file there, and nothing can change the database, so read it as
-        # immutable.
-        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
 
     def close(self) -> None:
         with self._lock:
