@@ -8,8 +8,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MD = HERE / "RESULTS_scale.md"
 PNG = HERE / "scale.png"
-ORDER = ("1k", "10k", "50k", "50k-stub")
-LABEL = {"50k-stub": "50k, stand-in embedder¹"}
+ORDER = ("1k", "10k", "10k-stub", "50k", "50k-stub")
+LABEL = {"10k-stub": "10k, stand-in embedder¹", "50k-stub": "50k, stand-in embedder¹"}
 MACHINE = "2-core x86_64 VM, CPU only, shared with other developers"
 
 
