@@ -3,6 +3,7 @@ ordinary file calls, the way any program would use it."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib.util
 import os
@@ -401,7 +402,9 @@ def test_umount_of_something_not_mounted_fails_clearly(tmp_path):
     assert r.code == 1 and "is not mounted" in r.err
 
 
-def test_a_mount_writes_through_a_running_supervisor(tmp_path):
+@contextlib.contextmanager
+def _supervised_root(tmp_path):
+    """A root holding a.md ("alpha") with a supervisor running on it."""
     from lsfs import LSFS
     from supervisor.daemon import Supervisor
 
@@ -411,6 +414,13 @@ def test_a_mount_writes_through_a_running_supervisor(tmp_path):
     sup = Supervisor(root)
     sup.start()
     try:
+        yield root, sup
+    finally:
+        sup.stop()
+
+
+def test_a_mount_writes_through_a_running_supervisor(tmp_path):
+    with _supervised_root(tmp_path) as (root, sup):
         m, thread = _mount(root, tmp_path / "mnt")
         try:
             assert not m.ops.backend.hosts_supervisor
@@ -418,26 +428,15 @@ def test_a_mount_writes_through_a_running_supervisor(tmp_path):
             assert [v.cause for v in sup.call("history", ("a.md",)).versions] == ["initial", "overwrite"]
         finally:
             _unmount(tmp_path / "mnt", thread)
-    finally:
-        sup.stop()
 
 
 def test_a_mount_with_its_own_generators_refuses_a_root_another_process_owns(tmp_path):
-    from lsfs import LSFS
     from lsfs.errors import UsageError
-    from supervisor.daemon import Supervisor
 
-    root = tmp_path / "root"
-    write_tree(root, {"a.md": "alpha"})
-    LSFS.init(root).close()
-    sup = Supervisor(root)
-    sup.start()
-    try:
+    with _supervised_root(tmp_path) as (root, _sup):
         with pytest.raises(UsageError, match="stop its supervisor"):
             _mount(root, tmp_path / "mnt", [FolderNoteGenerator()])
         assert not is_mounted(tmp_path / "mnt")
-    finally:
-        sup.stop()
 
 
 def test_setting_an_attribute_with_xattr_create_on_an_existing_one_fails_eexist(mounted):
