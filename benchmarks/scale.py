@@ -475,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--stub-embedder", action="store_true",
                      help="embed with benchmarks/stub_embeddings.py (hashed words) over LSFS_EMBED_BASE_URL: "
                           "every figure but model time and retrieval quality, in a fraction of the time")
-    sub.add_parser("report", help="write RESULTS_scale.md and scale.png from scale_results.json")
+    sub.add_parser("report", help="write the table (RESULTS_scale.md, RESULTS.md) and scale.png")
     args = ap.parse_args(argv)
     if args.cmd == "run":
         return cmd_run(args)

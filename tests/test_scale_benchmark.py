@@ -37,3 +37,20 @@ def test_scale_benchmark_exits_2_when_a_registry_client_fails(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("scale.py: ") and "Traceback" not in proc.stderr
+
+
+def test_scale_report_replaces_only_the_table_and_adds_a_missing_section(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import scale_report
+
+    page = tmp_path / "RESULTS.md"
+    page.write_text("# Results\n\nkept above\n")
+    scale_report._splice(page, "| old |", "## Scale (issue 9)")
+    scale_report._splice(page, "| new |", "## Scale (issue 9)")
+    with page.open("a") as f:
+        f.write("kept below\n")
+    scale_report._splice(page, "| newest |", "## Scale (issue 9)")
+    text = page.read_text()
+    assert text.count("## Scale (issue 9)") == 1 and text.count(scale_report.START) == 1
+    assert "| old |" not in text and "| new |" not in text
+    assert text.index("kept above") < text.index("| newest |") < text.index(scale_report.END) < text.index("kept below")
