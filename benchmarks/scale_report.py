@@ -145,7 +145,8 @@ def _splice(path: Path, text: str, section: str) -> None:
     """Put ``text`` between the markers in ``path``; append ``section`` with them if absent."""
     md = path.read_text() if path.exists() else ""
     if START not in md:
-        md = f"{md.rstrip()}\n\n{section}\n\n{START}\n{END}\n"
+        before = f"{md.rstrip()}\n\n" if md.strip() else ""
+        md = f"{before}{section}\n\n{START}\n{END}\n"
     head, _, rest = md.partition(START)
     _, _, tail = rest.partition(END)
     path.write_text(f"{head}{START}\n{text}\n{END}{tail}")

@@ -54,3 +54,7 @@ def test_scale_report_replaces_only_the_table_and_adds_a_missing_section(tmp_pat
     assert text.count("## Scale (issue 9)") == 1 and text.count(scale_report.START) == 1
     assert "| old |" not in text and "| new |" not in text
     assert text.index("kept above") < text.index("| newest |") < text.index(scale_report.END) < text.index("kept below")
+
+    fresh = tmp_path / "RESULTS_scale.md"  # a page that does not exist yet starts with its heading
+    scale_report._splice(fresh, "| t |", "# Scale")
+    assert fresh.read_text().startswith("# Scale\n\n" + scale_report.START)
