@@ -128,6 +128,10 @@ def test_a_symlink_leaving_the_root_is_left_out_of_the_export(src, tmp_path):
 def test_an_archive_inside_the_root_is_versioned_and_not_inside_itself(src):
     with LSFS.open(src) as fs:
         fs.export_archive(src / "backup.json")
+        # A change between the two exports, so the second archive differs even when both fall in
+        # the same second (its "exported" time has one-second resolution; equal content is
+        # stored once and would make one version, not two).
+        fs.create_or_get_file("notes/added.txt", "written between the two exports")
         fs.export_archive(src / "backup.json")
         assert len(fs.history("backup.json").versions) == 2
     archive = json.loads((src / "backup.json").read_text())
